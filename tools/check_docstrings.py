@@ -30,6 +30,7 @@ def _own_doc(obj, owner=None, name=None):
             if name in vars(klass): obj = vars(klass)[name]; break
         if isinstance(obj, property): obj = obj.fget
         elif isinstance(obj, (classmethod, staticmethod)): obj = obj.__func__
+        elif type(obj).__name__ == '_clsmethod': obj = obj.f  # fastcore's `@patch(cls_method=True)`
     doc = vars(obj).get('__doc__') if isinstance(obj, type) else getattr(obj, '__doc__', None)
     if isinstance(obj, type) and dataclasses.is_dataclass(obj) and doc and doc.startswith(f'{obj.__name__}('): doc = None
     return doc.strip() if isinstance(doc, str) and doc.strip() else None
