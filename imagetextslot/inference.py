@@ -13,8 +13,8 @@ from PIL import Image
 from fastcore.script import call_parse, Param
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'WEIGHTS_DIR', 'TRAIN_HINT', 'looks_dark_on_light', 'load_page', 'image_files',
-           'load_pretrained', 'read_pages', 'read_text', 'read_cli']
+__all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'WEIGHTS_DIR', 'PRETRAINED', 'TRAIN_HINT', 'looks_dark_on_light', 'load_page',
+           'image_files', 'pretrained_dir', 'load_pretrained', 'pretrained_info', 'read_pages', 'read_text', 'read_cli']
 
 # %% ../nbs/09_inference.ipynb #6a2bea89
 from .dataset import PAGE_SIZE, PIXEL_MEAN, PIXEL_STD, page_transforms
@@ -145,19 +145,34 @@ from .tokenizer import byte_tokenizer
 from .model import ImageTextSlotModel
 from .evaluation import load_model, default_device
 
-WEIGHTS_DIR = Path(imagetextslot.__file__).parent/'weights' # the shipped model
+WEIGHTS_DIR = Path(imagetextslot.__file__).parent/'weights' # the shipped models, one folder each
+PRETRAINED = ('tiny', '5m') # names of the shipped models; the first is the default
 
 TRAIN_HINT = ("train one and pass its folder: `imagetextslot-train --out runs/mine` renders synthetic pages and trains "
               "a tiny model on them (`--preset 5m` for the reference model, `--data DIR` for pages made with "
               "`imagetextslot-data --out_dir DIR`; see `imagetextslot-train --help`), then read with "
               "`imagetextslot-read --model runs/mine IMAGE...` or `read_text(images, model='runs/mine')`")
 
-def load_pretrained(device:str|torch.device|None=None, # where to put it (default: CUDA if available)
+def pretrained_dir(name:str='tiny', # one of `PRETRAINED`
+                  ) -> Path:
+    "The folder of a shipped model, checked to hold its config and weights."
+    if name not in PRETRAINED: raise ValueError(f"no shipped model is called {name!r}: choose one of {', '.join(PRETRAINED)}, or pass a model folder")
+    folder = WEIGHTS_DIR/name
+    if not (folder/'config.json').exists() or not (folder/'model.safetensors').exists():
+        raise FileNotFoundError(f"the shipped model {name!r} is missing from {folder} (a broken install?): reinstall imagetextslot, or {TRAIN_HINT}")
+    return folder
+
+def load_pretrained(name:str='tiny', # a shipped model: 'tiny' (the default) or '5m'
+                    device:str|torch.device|None=None, # where to put it (default: CUDA if available)
                    ) -> ImageTextSlotModel:
-    "The default model shipped in `imagetextslot/weights/`; a clear error while none ships."
-    if not (WEIGHTS_DIR/'config.json').exists():
-        raise FileNotFoundError(f"no pretrained model ships with imagetextslot yet (nothing in {WEIGHTS_DIR}): {TRAIN_HINT}")
-    return load_model(WEIGHTS_DIR, device)
+    "A model that ships with the package, loaded offline from `imagetextslot/weights/<name>`."
+    return load_model(pretrained_dir(name), device)
+
+def pretrained_info(name:str='tiny', # a shipped model
+                   ) -> dict:
+    "How a shipped model was trained: commands, data, steps, hardware, validation curve (its `training.json`)."
+    return json.loads((pretrained_dir(name)/'training.json').read_text())
+
 
 # %% ../nbs/09_inference.ipynb #469730ef
 def _inputs(images) -> list[tuple]:
@@ -176,7 +191,12 @@ def _inputs(images) -> list[tuple]:
     return out
 
 def _resolve_model(model, device) -> ImageTextSlotModel:
-    if model is None: return load_pretrained(device)
+    "`model` itself, a folder's model, or a shipped model by name (`None`: the default one)."
+    if model is None: return load_pretrained(device=device)
+    if isinstance(model, str) and not Path(model).exists():
+        if model in PRETRAINED: return load_pretrained(model, device)
+        raise FileNotFoundError(f"{model}: no such folder, and no shipped model of that name ({', '.join(PRETRAINED)}); "
+                                "pass a folder written by save_pretrained or a training run folder")
     return load_model(model, device)
 
 @torch.no_grad()
@@ -242,7 +262,7 @@ def _one_line(text:str) -> str: return text.replace('\r', '\\r').replace('\n', '
 
 @call_parse
 def read_cli(images:Param("image files, or folders whose images are read (sorted by name)", str, nargs='+'),
-             model:str|None=None, # a save_pretrained folder or a training run folder (default: the shipped model)
+             model:str|None=None, # a shipped model ('tiny', '5m'), a save_pretrained folder or a training run folder (default: 'tiny')
              json:bool=False, # print JSON with per-character confidences instead of text
              batch_size:int=32, # pages per forward pass
              device:str|None=None, # cpu, cuda, ... (default: CUDA if available)

@@ -144,10 +144,13 @@ def write_checkpoint(folder:str|Path, # destination, e.g. `run/checkpoints/last`
         if meta is not None: (tmp/META_FILE).write_text(json.dumps(meta, indent=1, default=str))
         for f in tmp.iterdir(): _fsync(f)
         _fsync(tmp)
-    except Exception as e:
+    except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise OSError(f"could not write the checkpoint {folder} ({type(e).__name__}: {e}); the previous one is intact. "
                       "Free some disk space or choose another output folder.") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True) # interrupted or failed: the previous checkpoint stays as it was
+        raise
     if folder.exists():
         if old.exists(): shutil.rmtree(old)
         os.replace(folder, old)
@@ -265,7 +268,10 @@ def init_distributed(device:str|torch.device='auto', # the device asked for; und
 
 # %% ../nbs/07_training.ipynb #e85960ad
 def _mean_or_nan(xs): return sum(xs) / len(xs) if xs else float('nan')
-def _ignore_sigint(worker_id): signal.signal(signal.SIGINT, signal.SIG_IGN) # Ctrl-C is the main process's to handle
+def _worker_init(worker_id):
+    "Data workers leave the process group: a stop sent to the whole group (Ctrl-C, `timeout`, a scheduler) is the main process's to handle, and the workers end with it."
+    if hasattr(os, 'setpgrp'): os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 class Trainer:
     "Trains an `ImageTextSlotModel`: AdamW, warmup-cosine, bf16 on CUDA, accumulation, clipping, evaluation, checkpoints, DDP."
@@ -323,7 +329,7 @@ class Trainer:
 
     def _loader(self, ds, batch_size, sampler=None):
         return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=self.collate_fn, drop_last=sampler is not None,
-                          num_workers=self.cfg.num_workers, pin_memory=self.env.device.type == 'cuda', worker_init_fn=_ignore_sigint,
+                          num_workers=self.cfg.num_workers, pin_memory=self.env.device.type == 'cuda', worker_init_fn=_worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + self.epoch)) # its own generator: the global RNG is untouched
 
     def _to(self, batch:dict) -> dict: return {k: v.to(self.env.device, non_blocking=True) for k, v in batch.items()}
