@@ -208,12 +208,9 @@ def truncate_slots(slot_preds:torch.Tensor, # (B, S) argmax id of every slot
 def ids_to_text(ids, # generated token ids of one page
                 tokenizer=None, # default: `byte_tokenizer()`
                ) -> str:
-    "The text `recognize` reads from `ids`: cut at the first `<|im_end|>`, a leading `<|im_start|>` dropped, other special tokens skipped."
+    "The text `recognize` reads from `ids`: every special token (the markers, padding) skipped, wherever it is."
     tok = tokenizer or byte_tokenizer()
-    bos, eos = tok.convert_tokens_to_ids('<|im_start|>'), tok.convert_tokens_to_ids('<|im_end|>')
     seq = torch.as_tensor(ids).reshape(-1).tolist()
-    if eos in seq: seq = seq[:seq.index(eos)]
-    if seq and seq[0] == bos: seq = seq[1:]
     return tok.decode(seq, skip_special_tokens=True)
 
 # %% ../nbs/08_evaluation.ipynb #83d72df4

@@ -155,18 +155,15 @@ def recognize(self:ImageTextSlotModel,
               pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages (see `imagetextslot.dataset.page_transforms`)
               tokenizer:ByteTokenizer|None=None, # byte tokenizer (default `byte_tokenizer()`)
              ) -> list[dict]:
-    "For each page `{'text', 'confidences', 'count'}`: markers stripped, one confidence per character."
+    "For each page `{'text', 'confidences', 'count'}`: the first `count` slots, markers dropped, one confidence per character."
     tok = tokenizer or byte_tokenizer()
-    bos, eos = tok.convert_tokens_to_ids('<|im_start|>'), tok.convert_tokens_to_ids('<|im_end|>')
     with evaluating(self): out = self(pixel_values)
     probs, ids = out['logits'].float().softmax(-1).max(-1)                          # (B, S)
     n = out['count_pred'].squeeze(-1).float().round().clamp(1, self.cfg.num_slots).long().tolist()
     res = []
     for b, k in enumerate(n):
         seq, p = ids[b, :k].tolist(), probs[b, :k].tolist()
-        if eos in seq: cut = seq.index(eos); seq, p = seq[:cut], p[:cut]
-        if seq and seq[0] == bos: seq, p = seq[1:], p[1:]
-        text, conf = decode_with_confidence(seq, p)
+        text, conf = decode_with_confidence(seq, p) # special tokens dropped wherever they are: the counter alone sets the length
         res.append({'text': text, 'confidences': conf, 'count': k})
     return res
 
