@@ -30,6 +30,7 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}{#- widget state (tqdm bars) would load a renderer from a CDN: the preview stays offline -#}
 {%- block html_head_css -%}
 <link rel="icon" href="data:,">
 <style>
