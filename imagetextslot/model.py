@@ -201,11 +201,49 @@ def from_pretrained(cls:ImageTextSlotModel,
     for f in (CONFIG_NAME, WEIGHTS_NAME):
         if not (d / f).is_file():
             raise FileNotFoundError(f"{d / f} not found: from_pretrained needs a folder written by save_pretrained (with {CONFIG_NAME} and {WEIGHTS_NAME})")
-    meta = json.loads((d / CONFIG_NAME).read_text())
-    meta.pop('model_type', None)
-    model = cls(ModelConfig.from_dict(meta))
-    load_model(model, str(d / WEIGHTS_NAME), strict=True, device=str(map_location))
+    model = cls(_read_config(d / CONFIG_NAME))
+    _check_shapes(model, d / WEIGHTS_NAME, d / CONFIG_NAME)
+    try: load_model(model, str(d / WEIGHTS_NAME), strict=True, device=str(map_location))
+    except RuntimeError as e:
+        if 'key(s)' not in str(e): raise
+        raise ValueError(f"the weights in {d / WEIGHTS_NAME} do not fit the model {d / CONFIG_NAME} describes: {' '.join(str(e).split())[:300]}") from None
     return model
+
+_PART_CONFIGS = {'encoder': CNNEncoderConfig, 'slot_attention': SlotAttentionConfig, 'counter': SequenceCounterConfig}
+
+def _read_config(path:Path, # a config.json written by save_pretrained
+                ) -> ModelConfig:
+    "The `ModelConfig` in `path`; bad JSON, or a field unknown or missing (nested ones too), is a `ValueError` that names it."
+    try: meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}): write it with save_pretrained") from None
+    if not isinstance(meta, dict): raise ValueError(f"{path} must hold a JSON object of ModelConfig fields, not a {type(meta).__name__}")
+    meta.pop('model_type', None)
+    unknown, missing = [], []
+    for pre, d, c in [('', meta, ModelConfig)] + [(f'{k}.', meta.get(k), c) for k, c in _PART_CONFIGS.items()]:
+        if not isinstance(d, dict): continue
+        unknown += [pre + k for k in d if k not in c.__dataclass_fields__]
+        missing += [pre + k for k in c.__dataclass_fields__ if k not in d]
+    if unknown or missing:
+        found = '; '.join(f"{what} field(s) {names}" for what, names in (('unknown', unknown), ('missing', missing)) if names)
+        raise ValueError(f"{path} does not describe a model of this version: {found}")
+    try: return ModelConfig.from_dict(meta)
+    except (TypeError, ValueError) as e: raise ValueError(f"{path} holds an invalid ModelConfig: {e}") from None
+
+def _check_shapes(model:nn.Module, # the model built from the config
+                  path:Path, # its model.safetensors
+                  config:Path, # its config.json, named in the message
+                 ):
+    "Raise a `ValueError` that names the tensors of `path` whose shapes differ from `model`'s, or says that the file is damaged."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), 'pt') as f: shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e:
+        raise ValueError(f"{path} is truncated or corrupted ({str(e)[:150]}): save the model again, or load another checkpoint") from None
+    bad = [f"{k} is {shapes[k]} in the file but {tuple(v.shape)} in the model" for k, v in model.state_dict().items()
+           if k in shapes and shapes[k] != tuple(v.shape)]
+    if bad:
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ''
+        raise ValueError(f"the weights in {path} do not fit the model {config} describes: {'; '.join(bad[:3])}{more}")
 
 # %% ../nbs/06_model.ipynb #62a5458b
 def param_counts(model:nn.Module) -> dict:

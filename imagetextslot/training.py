@@ -18,10 +18,11 @@ from .tokenizer import byte_tokenizer
 from .model import ModelFactory, ModelConfig, ImageTextSlotModel, PRESETS
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'META_FILE', 'get_adamw_parameters', 'WarmupCosine', 'get_cosine_scheduler_with_warmup', 'TrainConfig',
-           'write_checkpoint', 'find_checkpoint', 'read_training_state', 'get_rng_state', 'set_rng_state',
-           'ResumableSampler', 'DistEnv', 'resolve_device', 'init_distributed', 'Trainer', 'read_metrics',
-           'plot_curves', 'build_model', 'load_data', 'check_writable', 'train', 'report', 'train_cli']
+__all__ = ['STATE_FILE', 'META_FILE', 'CHECKPOINT_FILES', 'get_adamw_parameters', 'WarmupCosine',
+           'get_cosine_scheduler_with_warmup', 'TrainConfig', 'write_checkpoint', 'find_checkpoint',
+           'read_training_state', 'get_rng_state', 'set_rng_state', 'ResumableSampler', 'DistEnv', 'resolve_device',
+           'init_distributed', 'Trainer', 'read_metrics', 'plot_curves', 'build_model', 'load_data', 'check_writable',
+           'train', 'report', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #657fbd2a
 _DECAYED_TYPES = (nn.Linear, nn.modules.conv._ConvNd, nn.MultiheadAttention)
@@ -115,13 +116,17 @@ class TrainConfig:
 STATE_FILE = 'training_state.pt' # optimizer, scheduler, counters and RNG states of a checkpoint
 META_FILE = 'trainer.json' # human-readable summary of a checkpoint
 
+CHECKPOINT_FILES = ('config.json', 'model.safetensors', STATE_FILE) # what a complete checkpoint folder holds
+
 def _fsync(path:Path):
-    "Flush a file or directory to disk (directories only where the OS allows it)."
+    "Flush a file to disk (its errors are errors), or a directory where the OS allows it."
+    is_dir = path.is_dir()
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY if is_dir else os.O_RDWR)
         try: os.fsync(fd)
         finally: os.close(fd)
-    except OSError: pass
+    except OSError:
+        if not is_dir: raise # a file that did not reach the disk is a checkpoint that is not there
 
 def _aside(folder:Path) -> Path: return folder.parent/f'.{folder.name}.old'
 
@@ -161,12 +166,15 @@ def write_checkpoint(folder:str|Path, # destination, e.g. `run/checkpoints/last`
 
 def find_checkpoint(path:str|Path, # a checkpoint folder, a `checkpoints` folder or a run folder
                    ) -> Path|None:
-    "The complete checkpoint `path` names (a run folder means its `checkpoints/last`), or `None`."
+    "The complete checkpoint `path` names (a run folder means its `checkpoints/last`), or `None`; a folder being written never is one."
     p = Path(path)
+    if p.name.startswith('.') and p.name.endswith('.tmp'):
+        raise ValueError(f"{p} is a checkpoint being written, or one whose writing was cut short: it is never loaded. "
+                         f"Resume from {p.parent/p.name[1:-4]}")
     for cand in (p, p/'last', p/'checkpoints'/'last'):
         if not cand.exists() and _aside(cand).exists(): # a swap cut short: put the previous checkpoint back
             with contextlib.suppress(FileNotFoundError): os.replace(_aside(cand), cand) # (another process may have done it)
-        if (cand/STATE_FILE).is_file(): return cand
+        if all((cand/f).is_file() for f in CHECKPOINT_FILES): return cand
     return None
 
 def read_training_state(folder:str|Path, # a checkpoint folder
@@ -474,15 +482,19 @@ def resume(self:Trainer,
 def _truncate_log(self:Trainer):
     log = self.out/'metrics.jsonl'
     if not log.exists(): return
-    keep = [l for l in log.read_text().splitlines() if l.strip() and json.loads(l).get('step', 0) <= self.step]
+    keep = [l for l, r in _records(log) if r.get('step', 0) <= self.step] # a line cut short by a kill is dropped
     tmp = log.with_suffix('.tmp'); tmp.write_text(''.join(l + '\n' for l in keep)); os.replace(tmp, log)
 
 # %% ../nbs/07_training.ipynb #cf58b21e
 @patch
 def _log(self:Trainer, rec:dict):
     if not self.env.is_main: return
-    self.out.mkdir(parents=True, exist_ok=True)
-    with open(self.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
+    try:
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out/'metrics.jsonl', 'a') as f: f.write(json.dumps(rec) + '\n')
+    except OSError as e:
+        raise OSError(f"could not append to {self.out/'metrics.jsonl'} ({e.strerror or e}); the checkpoints are intact: "
+                      "free some disk space, then run the same command with --resume") from None
 
 @patch
 def _on_signal(self:Trainer, signum, frame):
@@ -565,12 +577,22 @@ def fit(self:Trainer,
             'checkpoint': self.out/'checkpoints'/'last', 'best': self.best}
 
 # %% ../nbs/07_training.ipynb #52f01831
+def _records(path:Path) -> list[tuple[str, dict]]:
+    "`(line, record)` pairs of a metrics.jsonl; a last line cut short (the run was killed while writing it) is dropped."
+    lines = [l for l in path.read_text().splitlines() if l.strip()]
+    out = []
+    for i, l in enumerate(lines):
+        try: out.append((l, json.loads(l)))
+        except json.JSONDecodeError as e:
+            if i < len(lines) - 1: raise ValueError(f"{path}, line {i + 1}, is not JSON ({e}): the file was edited or damaged") from None
+    return out
+
 def read_metrics(run:str|Path, # a run folder (or its metrics.jsonl)
                 ) -> list[dict]:
     "The records of a run's metrics.jsonl."
     path = Path(run); path = path/'metrics.jsonl' if path.is_dir() else path
     if not path.exists(): raise FileNotFoundError(f"{path} does not exist: is {run} a run folder of imagetextslot-train?")
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    return [r for _, r in _records(path)]
 
 def plot_curves(run:str|Path, # a run folder
                 fname:str|None='curves.png', # written into `run` (`None`: only return the figure)
@@ -620,8 +642,9 @@ def build_model(preset:str='tiny', # a preset of `ModelFactory.build` ('tiny', '
 # %% ../nbs/07_training.ipynb #af53fc84
 def load_data(path:str|Path, # a folder written by `make_dataset(...).save_to_disk` or `imagetextslot-data`
              ):
-    "The `DatasetDict` in `path`, checked to have non-empty 'train' and 'validation' splits with 'pixel_values' and 'text'."
+    "The `DatasetDict` in `path`, checked to have non-empty 'train' and 'validation' splits with 'pixel_values' and 'text' whose first pages read."
     from datasets import load_from_disk, DatasetDict
+    from imagetextslot.dataset import MyDataset
     p = Path(path)
     hint = "build one with imagetextslot-data, or leave out --data to build one"
     if not p.exists(): raise FileNotFoundError(f"data folder {p} does not exist: {hint}")
@@ -635,6 +658,9 @@ def load_data(path:str|Path, # a folder written by `make_dataset(...).save_to_di
         missing = {'pixel_values', 'text'} - set(ds[split].column_names)
         if missing: raise ValueError(f"the {split!r} split of {p} lacks the column(s) {sorted(missing)} (it has {ds[split].column_names}): {hint}")
         if len(ds[split]) == 0: raise ValueError(f"the {split!r} split of {p} is empty: {hint}")
+        try: MyDataset(ds[split])[0]
+        except Exception as e:
+            raise ValueError(f"the first page of the {split!r} split of {p} cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:150]}): {hint}") from None
     return ds
 
 def check_writable(out:str|Path, # the run folder
@@ -671,6 +697,9 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
             ckpt = find_checkpoint(where)
             if ckpt is None: raise FileNotFoundError(f"--resume: no checkpoint in {where} (expected {Path(where)/'checkpoints'/'last'}); "
                                                      "drop --resume to start a new run")
+        elif (prev := find_checkpoint(cfg.out)) is not None: # a new run would write over it
+            raise FileExistsError(f"{cfg.out} already holds a run (its checkpoint {prev}): pass --resume to continue it, "
+                                  "or choose another --out")
         data = cfg.data
         if data is None: # one command trains from nothing: render pages from the built-in synthetic source first
             data = out/'data'/f'synthetic-{cfg.pages}-seed{cfg.seed}'
@@ -685,6 +714,7 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
         tok = byte_tokenizer()
         trainer = Trainer(model, MyDataset(ds['train']), MyDataset(ds['validation']), cfg, tok, Collate(tok), env)
         if ckpt: trainer.resume(ckpt)
+        elif env.is_main: trainer._truncate_log() # records of an earlier start that saved nothing
         return trainer.fit()
     finally:
         if started and dist.is_initialized(): dist.destroy_process_group()
@@ -742,6 +772,10 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
         res = train(cfg)
     except (ValueError, TypeError, OSError, FloatingPointError) as e:
         print(f"imagetextslot-train: error: {e}", file=sys.stderr); sys.exit(1)
+    except KeyboardInterrupt: # Ctrl-C twice: stopped at once, nothing saved since the last checkpoint
+        print(f"imagetextslot-train: aborted without saving; {Path(out)/'checkpoints'/'last'} holds the last saved step "
+              "(run the same command with --resume to continue from it)", file=sys.stderr)
+        sys.exit(130)
     if int(os.environ.get('RANK', 0)) != 0: return
     if res['interrupted']:
         print(f"stopped at step {res['step']} of {res['total_steps']}; saved {res['checkpoint']}. "
