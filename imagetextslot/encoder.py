@@ -28,6 +28,7 @@ class CNNEncoderConfig:
     drop_path_rate:float=0.1 # stochastic depth, rising linearly from 0 over all blocks
     layer_scale_init:float=1e-6 # initial value of each block's layer scale
     ln_eps:float=1e-6 # LayerNorm epsilon
+    fpn:bool=False # multi-scale tokens: the last stage, upsampled, plus a 1x1 projection of the first stage's map (reference: off)
 
     def __post_init__(self):
         self.depths, self.dims, self.downsample = tuple(self.depths), tuple(self.dims), tuple(bool(d) for d in self.downsample)
@@ -39,8 +40,8 @@ class CNNEncoderConfig:
 
     @property
     def stride(self) -> int:
-        "Pixels per feature-grid cell."
-        return self.stem_stride * 2 ** sum(self.downsample)
+        "Pixels per feature-grid cell (the first stage's, with `fpn`)."
+        return self.stem_stride * 2 ** (int(self.downsample[0]) if self.fpn else sum(self.downsample))
 
     def grid_size(self, image_size:int=128) -> tuple[int, int]:
         "`(Hf, Wf)` of the feature grid for a square `image_size` page."
@@ -122,6 +123,7 @@ class CNNEncoder(nn.Module):
             self.stages.append(nn.Sequential(*layers))
             c_in, i = dim, i + depth
         self.norm = nn.LayerNorm(c_in, eps=cfg.ln_eps)
+        self.lateral = nn.Conv2d(cfg.dims[0], c_in, 1) if cfg.fpn else None # FPN: the fine map, projected to the output width
         self.apply(init_weights)
 
     def forward_features(self, x:torch.Tensor) -> torch.Tensor: # (B, C_in, H, W) normalised pages
@@ -129,7 +131,12 @@ class CNNEncoder(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.cfg.in_channels:
             raise ValueError(f"expected pixel_values of shape (B, {self.cfg.in_channels}, H, W), got {tuple(x.shape)}")
         x = self.stem(x)  # (B, stem, H/4, W/4)
-        for stage in self.stages: x = stage(x)
+        fine = None
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i == 0: fine = x  # (B, dims[0], H/4, W/4) in the reference layout
+        if self.lateral is not None: # top-down: coarse context upsampled onto the fine grid
+            x = F.interpolate(x, size=fine.shape[-2:], mode='nearest') + self.lateral(fine)
         return x          # (B, C, Hf, Wf)
 
     def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, C_in, H, W) normalised pages

@@ -38,17 +38,19 @@ class SequenceCounterConfig:
     count_init:float=0.0 # count predicted at initialisation (reference: 0)
     grad_scale:float=1.0 # how much of the count loss's gradient reaches the slots (reference: 1; 0 detaches)
     pooling:str='mean' # 'mean': MLP on the mean of the slots (reference); 'sum': MLP on every slot, summed
+    source:str='slots' # what the counter reads: 'slots' (reference) or 'memory', the encoder's projected feature tokens
 
     def __post_init__(self):
         if self.count_scale <= 0: raise ValueError(f"count_scale must be positive, got {self.count_scale}")
         if not 0 <= self.grad_scale <= 1: raise ValueError(f"grad_scale must be between 0 and 1, got {self.grad_scale}")
         if self.pooling not in ('mean', 'sum'): raise ValueError(f"pooling must be 'mean' or 'sum', got {self.pooling!r}")
+        if self.source not in ('slots', 'memory'): raise ValueError(f"source must be 'slots' or 'memory', got {self.source!r}")
 
 class SequenceCounter(nn.Module):
-    "Slot features `(B, S, D)` -> predicted number of tokens `(B, 1)`: an MLP on the mean of the slots (or on each slot, summed)."
+    "Slot features `(B, S, D)` (or feature tokens, with `source='memory'`) -> predicted number of tokens `(B, 1)`: an MLP on their mean (or on each, summed)."
     def __init__(self,
                  cfg:SequenceCounterConfig, # counter shape
-                 num_slots:int=1024): # number of slots S (used by `pooling='sum'` to place `count_init`)
+                 num_slots:int=1024): # number of vectors it pools: slots S, or feature tokens with `source='memory'` (used by `pooling='sum'` to place `count_init`)
         super().__init__()
         self.cfg = cfg
         self.fc1, self.act, self.drop = nn.Linear(cfg.d_model, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout)

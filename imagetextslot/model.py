@@ -18,9 +18,9 @@ from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
 from .losses import compute_losses
 
 # %% auto #0
-__all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig', 'ImageTextSlotModel',
-           'evaluating', 'decode_with_confidence', 'param_counts', 'pretty_print_model', 'default_layout',
-           'preset_config', 'ModelFactory']
+__all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
+           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'param_counts', 'pretty_print_model',
+           'default_layout', 'preset_config', 'ModelFactory']
 
 # %% ../nbs/06_model.ipynb #94f240a2
 @dataclass
@@ -76,7 +76,8 @@ class ImageTextSlotModel(nn.Module):
         self.proj = nn.Linear(cfg.encoder.dims[-1], sa.d_model)
         self.slot_attention = SlotAttention(sa, grid=cfg.grid, stride=cfg.encoder.stride)
         self.classifier = ClassifierHead(sa.d_model, cfg.vocab_size)
-        self.counter = SequenceCounter(cfg.counter, cfg.num_slots)
+        n_counted = cfg.num_slots if cfg.counter.source == 'slots' else cfg.grid[0] * cfg.grid[1]
+        self.counter = SequenceCounter(cfg.counter, n_counted)
         init_weights(self.proj)
 
     def _check(self, pixel_values):
@@ -85,11 +86,14 @@ class ImageTextSlotModel(nn.Module):
         if pixel_values.ndim != 4 or pixel_values.shape[1:] != (c, s, s):
             raise ValueError(f"pixel_values must be (B, {c}, {s}, {s}), got {tuple(pixel_values.shape)}")
 
+    def memory(self, pixel_values:torch.Tensor) -> torch.Tensor: # (B, 1, 128, 128) normalised pages
+        "Projected feature tokens `(B, Hf*Wf, d_model)`, what the slots read."
+        self._check(pixel_values)
+        return self.proj(self.encoder(pixel_values))     # (B, N, D)
+
     def slot_features(self, pixel_values:torch.Tensor) -> torch.Tensor: # (B, 1, 128, 128) normalised pages
         "Slot features `(B, num_slots, d_model)`."
-        self._check(pixel_values)
-        memory = self.proj(self.encoder(pixel_values))   # (B, N, D)
-        return self.slot_attention(memory)               # (B, S, D)
+        return self.slot_attention(self.memory(pixel_values))  # (B, S, D)
 
     def forward(self,
                 pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
@@ -98,8 +102,9 @@ class ImageTextSlotModel(nn.Module):
                 labels:torch.Tensor|None=None, # (B, L) target ids, right-padded with `pad_token_id`
                ) -> dict:
         "`{'logits' (B, S, V), 'count_pred' (B, 1)}`, plus `loss`, `loss_ce`, `loss_count` when `labels` are given."
-        x = self.slot_features(pixel_values)
-        out = {'logits': self.classifier(x), 'count_pred': self.counter(x)}
+        memory = self.memory(pixel_values)
+        x = self.slot_attention(memory)
+        out = {'logits': self.classifier(x), 'count_pred': self.counter(memory if self.cfg.counter.source == 'memory' else x)}
         if labels is not None:
             out.update(compute_losses(out['logits'], out['count_pred'], labels, attention_mask, self.cfg.pad_token_id,
                                       self.cfg.label_smoothing, self.cfg.counter_loss_weight))
@@ -119,6 +124,28 @@ def evaluating(model:nn.Module):
     finally: model.train(was)
 
 @patch
+def predict(self:ImageTextSlotModel,
+            pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
+            adaptive:bool=True, # compute only the slots the counts keep, when the model allows it (see `can_skip_slots`)
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Logits `(B, K, V)` of the first `K` slots and the rounded counts `(B,)`, clamped to `[1, num_slots]` (eval mode, no gradients)."
+    S = self.cfg.num_slots
+    rounded = lambda c: c.squeeze(-1).float().round().clamp(1, S).long()
+    with evaluating(self):
+        memory = self.memory(pixel_values)
+        if adaptive and self.can_skip_slots: # the length first, then only the slots it keeps: K = the longest page's count
+            n = rounded(self.counter(memory))
+            return self.classifier(self.slot_attention(memory, num_slots=int(n.max()))), n
+        x = self.slot_attention(memory)
+        n = rounded(self.counter(memory if self.cfg.counter.source == 'memory' else x))
+        return self.classifier(x), n
+
+@patch(as_prop=True)
+def can_skip_slots(self:ImageTextSlotModel) -> bool:
+    "Whether the count comes before the slots (`counter.source='memory'`) and slots are independent, so slots past it need not be computed."
+    return self.cfg.counter.source == 'memory' and self.slot_attention.independent
+
+@patch
 def generate(self:ImageTextSlotModel,
              pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
              bos_token_id:int|None=None, # not used (API compatibility)
@@ -126,9 +153,8 @@ def generate(self:ImageTextSlotModel,
              max_new_tokens:int|None=None, # not used: every slot is predicted
             ) -> list[torch.Tensor]:
     "Token ids of each page: argmax of every slot, cut at the rounded predicted count (markers kept)."
-    with evaluating(self): out = self(pixel_values)
-    ids = out['logits'].argmax(-1)                                                   # (B, S)
-    n = out['count_pred'].squeeze(-1).float().round().clamp(1, self.cfg.num_slots).long()
+    logits, n = self.predict(pixel_values)
+    ids = logits.argmax(-1)                                                          # (B, K)
     return [ids[i, :n[i]] for i in range(ids.shape[0])]
 
 # %% ../nbs/06_model.ipynb #01eb83db
@@ -157,9 +183,9 @@ def recognize(self:ImageTextSlotModel,
              ) -> list[dict]:
     "For each page `{'text', 'confidences', 'count'}`: the first `count` slots, markers dropped, one confidence per character."
     tok = tokenizer or byte_tokenizer()
-    with evaluating(self): out = self(pixel_values)
-    probs, ids = out['logits'].float().softmax(-1).max(-1)                          # (B, S)
-    n = out['count_pred'].squeeze(-1).float().round().clamp(1, self.cfg.num_slots).long().tolist()
+    logits, n = self.predict(pixel_values)
+    probs, ids = logits.float().softmax(-1).max(-1)                                 # (B, K)
+    n = n.tolist()
     res = []
     for b, k in enumerate(n):
         seq, p = ids[b, :k].tolist(), probs[b, :k].tolist()
@@ -210,6 +236,8 @@ def from_pretrained(cls:ImageTextSlotModel,
     return model
 
 _PART_CONFIGS = {'encoder': CNNEncoderConfig, 'slot_attention': SlotAttentionConfig, 'counter': SequenceCounterConfig}
+# Fields added since the first saved models; a config without them means their default, the reference behaviour.
+ADDED_FIELDS = {'encoder.fpn', 'slot_attention.num_blocks', 'slot_attention.self_attn', 'counter.source'}
 
 def _read_config(path:Path, # a config.json written by save_pretrained
                 ) -> ModelConfig:
@@ -222,7 +250,7 @@ def _read_config(path:Path, # a config.json written by save_pretrained
     for pre, d, c in [('', meta, ModelConfig)] + [(f'{k}.', meta.get(k), c) for k, c in _PART_CONFIGS.items()]:
         if not isinstance(d, dict): continue
         unknown += [pre + k for k in d if k not in c.__dataclass_fields__]
-        missing += [pre + k for k in c.__dataclass_fields__ if k not in d]
+        missing += [pre + k for k in c.__dataclass_fields__ if k not in d and pre + k not in ADDED_FIELDS]
     if unknown or missing:
         found = '; '.join(f"{what} field(s) {names}" for what, names in (('unknown', unknown), ('missing', missing)) if names)
         raise ValueError(f"{path} does not describe a model of this version: {found}")

@@ -31,6 +31,8 @@ class SlotAttentionConfig:
     prior_layout:dict|None=None # character grid of a page: cols, rows, cell_w, cell_h, x0, y0, size (pixels)
     prior_sigma:float=0.5 # initial width of the Gaussian prior, in feature-grid cells
     prior_first_slot:int=1 # slot that holds the first character (slot 0 holds `<|im_start|>`)
+    num_blocks:int=1 # cross-attention blocks in a row, each with its own weights (iterative refinement; reference: 1)
+    self_attn:str='none' # self-attention among the slots in every block: 'none' (reference), 'before' or 'after' the cross-attention
 
     def __post_init__(self):
         if self.d_model % self.num_heads:
@@ -46,6 +48,9 @@ class SlotAttentionConfig:
             missing = {'cols', 'rows', 'cell_w', 'cell_h', 'x0', 'y0', 'size'} - set(self.prior_layout)
             if missing: raise ValueError(f"prior_layout lacks {sorted(missing)}")
         if self.num_slots < 1: raise ValueError(f"num_slots must be positive, got {self.num_slots}")
+        if self.num_blocks < 1: raise ValueError(f"num_blocks must be at least 1, got {self.num_blocks}")
+        if self.self_attn not in ('none', 'before', 'after'):
+            raise ValueError(f"self_attn must be 'none', 'before' or 'after', got {self.self_attn!r}")
 
 # %% ../nbs/03_slot_attention.ipynb #cb29a2f4
 LAYOUT_KEYS = ('cols', 'rows', 'cell_w', 'cell_h', 'x0', 'y0', 'size')
@@ -154,16 +159,25 @@ class SwiGLU(nn.Module):
         return self.fc2(self.drop(a * F.silu(b)))
 
 class SlotBlock(nn.Module):
-    "Pre-norm block: `x + DropPath(CrossAttn(RMSNorm(x), memory))`, then `x + DropPath(SwiGLU(RMSNorm(x)))`."
+    "Pre-norm block: `x + DropPath(CrossAttn(RMSNorm(x), memory))`, then `x + DropPath(SwiGLU(RMSNorm(x)))`; optionally slot self-attention before or after the cross-attention."
     def __init__(self, cfg:SlotAttentionConfig): # block shape
         super().__init__()
         D = cfg.d_model
         self.norm1, self.attn = nn.RMSNorm(D, eps=cfg.norm_eps), CrossAttention(D, cfg.num_heads, cfg.dropout)
         self.norm2, self.ffn = nn.RMSNorm(D, eps=cfg.norm_eps), SwiGLU(D, int(round(D * cfg.mlp_ratio)), cfg.dropout)
-        self.drop_path = DropPath(cfg.drop_path)
+        self.drop_path, self.self_attn_at = DropPath(cfg.drop_path), cfg.self_attn
+        if cfg.self_attn != 'none': # the slots attend to each other: the same attention module, with the slots as memory
+            self.norm_sa, self.self_attn = nn.RMSNorm(D, eps=cfg.norm_eps), CrossAttention(D, cfg.num_heads, cfg.dropout)
+
+    def _mix(self, x):
+        y = self.norm_sa(x)
+        return x + self.drop_path(self.self_attn(y, y))
+
     def forward(self, x, memory, key_pos=None, attn_bias=None):
-        "Slots `x` after one cross-attention and one feed-forward residual step."
+        "Slots `x` after one cross-attention (and self-attention, if configured) and one feed-forward residual step."
+        if self.self_attn_at == 'before': x = self._mix(x)
         x = x + self.drop_path(self.attn(self.norm1(x), memory, key_pos, attn_bias))
+        if self.self_attn_at == 'after': x = self._mix(x)
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
 # %% ../nbs/03_slot_attention.ipynb #20cfe52d
@@ -179,6 +193,7 @@ class SlotAttention(nn.Module):
         self.queries = nn.Parameter(torch.empty(S, D))
         self.slot_pos = nn.Parameter(torch.empty(S, D))
         self.block = SlotBlock(cfg)
+        self.more_blocks = nn.ModuleList(SlotBlock(cfg) for _ in range(cfg.num_blocks - 1)) # iterative refinement; empty in the reference
         N = self.grid[0] * self.grid[1]
         if cfg.memory_pos == 'learned': self.memory_pos = nn.Parameter(torch.empty(N, D))
         elif cfg.memory_pos == 'sincos': self.register_buffer('memory_pos', sincos_2d(self.grid, D), persistent=False)
@@ -191,17 +206,30 @@ class SlotAttention(nn.Module):
         for p in (self.queries, self.slot_pos, self.memory_pos if cfg.memory_pos == 'learned' else None):
             if p is not None: nn.init.trunc_normal_(p, std=0.02)
 
-    def _inputs(self, memory):
+    @property
+    def independent(self) -> bool:
+        "Whether each slot's output depends on its own query alone (no self-attention), so any first `n` slots can be computed by themselves."
+        return self.cfg.self_attn == 'none'
+
+    def _inputs(self, memory, n=None):
         if memory.ndim != 3 or memory.shape[1:] != (self.grid[0] * self.grid[1], self.cfg.d_model):
             raise ValueError(f"memory must be (B, {self.grid[0] * self.grid[1]}, {self.cfg.d_model}) for a {self.grid} grid, got {tuple(memory.shape)}")
-        x = (self.queries + self.slot_pos).expand(memory.shape[0], -1, -1)  # (B, S, D)
-        bias = None if self.prior is None else self.prior()                 # (S, N)
+        n = self.cfg.num_slots if n is None else n
+        x = (self.queries[:n] + self.slot_pos[:n]).expand(memory.shape[0], -1, -1)  # (B, n, D)
+        bias = None if self.prior is None else self.prior()[:n]                     # (n, N)
         return x, self.memory_pos, bias
 
-    def forward(self, memory:torch.Tensor) -> torch.Tensor: # (B, N, D) projected feature tokens
+    def forward(self,
+                memory:torch.Tensor, # (B, N, D) projected feature tokens
+                num_slots:int|None=None, # compute only the first this many slots (needs `independent`); `None`: all
+               ) -> torch.Tensor:
         "Slot features `(B, num_slots, d_model)`."
-        x, pos, bias = self._inputs(memory)
-        return self.block(x, memory, pos, bias)                              # (B, S, D)
+        if num_slots is not None:
+            if not self.independent: raise ValueError("num_slots needs slots that do not attend to each other (self_attn='none')")
+            if not 1 <= num_slots <= self.cfg.num_slots: raise ValueError(f"num_slots must be in [1, {self.cfg.num_slots}], got {num_slots}")
+        x, pos, bias = self._inputs(memory, num_slots)
+        for blk in (self.block, *self.more_blocks): x = blk(x, memory, pos, bias)  # (B, n, D)
+        return x
 
     def attention_maps(self, memory:torch.Tensor) -> torch.Tensor: # (B, N, D) projected feature tokens
         "Head-averaged attention of every slot over the grid, `(B, num_slots, Hf, Wf)`."

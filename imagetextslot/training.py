@@ -22,7 +22,7 @@ __all__ = ['STATE_FILE', 'META_FILE', 'CHECKPOINT_FILES', 'get_adamw_parameters'
            'get_cosine_scheduler_with_warmup', 'TrainConfig', 'write_checkpoint', 'find_checkpoint',
            'read_training_state', 'get_rng_state', 'set_rng_state', 'ResumableSampler', 'DistEnv', 'resolve_device',
            'init_distributed', 'Trainer', 'read_metrics', 'plot_curves', 'build_model', 'load_data', 'check_writable',
-           'train', 'report', 'train_cli']
+           'InMemoryPages', 'train', 'report', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #657fbd2a
 _DECAYED_TYPES = (nn.Linear, nn.modules.conv._ConvNd, nn.MultiheadAttention)
@@ -92,6 +92,7 @@ class TrainConfig:
     log_every:int=10 # write a training record to metrics.jsonl every this many steps
     num_samples:int=4 # validation predictions shown next to the truth at each evaluation
     num_workers:int=0 # DataLoader worker processes per training process
+    preload:bool=False # decode the training pages into memory once (`InMemoryPages`), for GPUs that outrun the data workers
     seed:int=0 # seeds the model's initialisation, the data order and dropout
     device:str='auto' # 'auto' (CUDA when there is one), 'cpu', 'cuda', 'cuda:1', ...
     amp:bool=True # bf16 autocast on CUDA (no effect on CPU)
@@ -336,7 +337,8 @@ class Trainer:
         return torch.autocast(self.env.device.type, dtype=torch.bfloat16, enabled=on)
 
     def _loader(self, ds, batch_size, sampler=None):
-        return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=self.collate_fn, drop_last=sampler is not None,
+        collate = getattr(ds, 'collate', None) or self.collate_fn # `InMemoryPages` batches itself
+        return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate, drop_last=sampler is not None,
                           num_workers=self.cfg.num_workers, pin_memory=self.env.device.type == 'cuda', worker_init_fn=_worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + self.epoch)) # its own generator: the global RNG is untouched
 
@@ -676,6 +678,71 @@ def check_writable(out:str|Path, # the run folder
         raise PermissionError(f"cannot write to the output folder {p} ({e.strerror or e}): choose another --out") from None
     return p
 
+# %% ../nbs/07_training.ipynb #5642f0cb
+_DECODING = None # (MyDataset, tokenizer) that forked decoding processes inherit
+
+def _decode_chunk(span:tuple[int, int]):
+    pages, tok = _DECODING
+    rows = pages.ds[span[0]:span[1]]
+    px = np.stack([np.asarray(pages.page(img, span[0] + i)) for i, img in enumerate(rows['pixel_values'])]) # MyDataset's checks and errors
+    return px, [tok.encode(f"<|im_start|>{t}<|im_end|>") for t in rows['text']]
+
+class InMemoryPages(torch.utils.data.Dataset):
+    "A split's pages decoded once: `uint8` pixels and padded token ids in memory; batches equal `Collate`'s of `MyDataset`."
+    def __init__(self,
+                 hf_split, # a `datasets.Dataset` with `pixel_values` (pages) and `text` columns
+                 tokenizer=None, # the byte tokenizer (default `byte_tokenizer()`)
+                 num_proc:int|None=None, # decoding processes (default: the CPU cores, at most 16)
+                 chunk:int=2048, # pages a process decodes at a time
+                 progress:bool=True): # show a tqdm bar
+        from imagetextslot.dataset import PIXEL_MEAN, PIXEL_STD, MyDataset
+        from tqdm.auto import tqdm
+        import multiprocessing as mp
+        if 'pixel_values' not in hf_split.column_names: raise ValueError("InMemoryPages needs stored pages (a 'pixel_values' column); render them with imagetextslot-data")
+        global _DECODING
+        tok = tokenizer or byte_tokenizer()
+        n = len(hf_split)
+        jobs = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+        num_proc = min(num_proc or min(os.cpu_count() or 1, 16), len(jobs))
+        bar = tqdm(total=n, desc='decoding pages into memory', unit='page', disable=not progress)
+        pages = MyDataset(hf_split)
+        size = pages.size
+        self.pixels = torch.empty(n, 1, size, size, dtype=torch.uint8)     # filled in place: no second copy of the pages
+        all_ids, _DECODING = [], (pages, tok)
+        pool = mp.get_context('fork').Pool(num_proc) if num_proc > 1 else None
+        try:
+            for (start, stop), (px, ids) in zip(jobs, pool.imap(_decode_chunk, jobs) if pool else map(_decode_chunk, jobs)):
+                self.pixels[start:stop, 0] = torch.from_numpy(px); all_ids += ids; bar.update(len(ids))
+        finally:
+            _DECODING = None; bar.close()
+            if pool: pool.terminate()
+        self.lengths = torch.tensor([len(i) for i in all_ids])
+        self.ids = torch.zeros(n, int(self.lengths.max()), dtype=torch.int16)
+        for k, i in enumerate(all_ids): self.ids[k, :len(i)] = torch.tensor(i, dtype=torch.int16)
+        self.mean, self.std = torch.tensor(PIXEL_MEAN), torch.tensor(PIXEL_STD)
+
+    def __len__(self): return len(self.pixels)
+
+    def __getitems__(self, indices:list) -> dict:
+        "The collated batch of `indices`: normalised `pixel_values`, `input_ids` padded to a multiple of 8, `attention_mask`, `labels`."
+        idx = torch.as_tensor(indices)
+        x = self.pixels[idx].float().mul_(1.0 / 255).sub_(self.mean).div_(self.std) # as page_transforms() computes it
+        lens = self.lengths[idx]
+        width = -(-int(lens.max()) // 8) * 8
+        ids = self.ids[idx, :width].long()
+        mask = (torch.arange(width) < lens[:, None]).long()
+        return {'pixel_values': x, 'input_ids': ids, 'attention_mask': mask, 'labels': ids.clone()}
+
+    def __getitem__(self, index:int) -> dict:
+        "One page as a batch of one."
+        return self.__getitems__([index])
+
+    @staticmethod
+    def collate(batch:dict, # what `__getitems__` returned
+               ) -> dict:
+        "The batch `__getitems__` built, unchanged (the `collate_fn` a `DataLoader` of these pages needs)."
+        return batch
+
 # %% ../nbs/07_training.ipynb #a76a88ed
 def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig()`)
           **kwargs, # fields of `TrainConfig` to override
@@ -712,7 +779,8 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
         model = ImageTextSlotModel.from_pretrained(ckpt) if ckpt else build_model(cfg.preset, cfg.seed, layout)
         torch.manual_seed(cfg.seed + env.rank) # each process its own dropout stream
         tok = byte_tokenizer()
-        trainer = Trainer(model, MyDataset(ds['train']), MyDataset(ds['validation']), cfg, tok, Collate(tok), env)
+        train_pages = InMemoryPages(ds['train'], tok, progress=cfg.progress and env.is_main) if cfg.preload else MyDataset(ds['train'])
+        trainer = Trainer(model, train_pages, MyDataset(ds['validation']), cfg, tok, Collate(tok), env)
         if ckpt: trainer.resume(ckpt)
         elif env.is_main: trainer._truncate_log() # records of an earlier start that saved nothing
         return trainer.fit()
@@ -752,6 +820,7 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
               save_every:int=None, # also save checkpoints/last every this many steps
               log_every:int=10, # steps between records in metrics.jsonl
               num_workers:int=0, # DataLoader worker processes per training process
+              preload:bool=False, # decode the training pages into memory once, instead of in the workers at every step
               seed:int=0, # seeds the model, the data order and dropout
               device:str='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', ...
               compile:bool=False, # run the model through torch.compile
@@ -767,7 +836,7 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
         cfg = TrainConfig(preset=preset, data=data, out=out, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
                           min_lr=min_lr, warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_clip=grad_clip or None,
                           grad_accum=grad_accum, eval_every=eval_every, eval_pages=eval_pages, save_every=save_every,
-                          log_every=log_every, num_workers=num_workers, seed=seed, device=device, compile=compile,
+                          log_every=log_every, num_workers=num_workers, preload=preload, seed=seed, device=device, compile=compile,
                           resume=resume_from or resume, pages=pages, progress=not quiet)
         res = train(cfg)
     except (ValueError, TypeError, OSError, FloatingPointError) as e:
