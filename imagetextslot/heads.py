@@ -37,13 +37,14 @@ class SequenceCounterConfig:
     count_scale:float=1.0 # the output Linear's value is multiplied by this (reference: 1)
     count_init:float=0.0 # count predicted at initialisation (reference: 0)
     grad_scale:float=1.0 # how much of the count loss's gradient reaches the slots (reference: 1; 0 detaches)
-    pooling:str='mean' # 'mean': MLP on the mean of the slots (reference); 'sum': MLP on every slot, summed
+    pooling:str='mean' # 'mean': MLP on the mean of the slots (reference); 'sum': MLP on every slot, summed; 'presence': MLP on every slot says whether it holds text
     source:str='slots' # what the counter reads: 'slots' (reference) or 'memory', the encoder's projected feature tokens
 
     def __post_init__(self):
         if self.count_scale <= 0: raise ValueError(f"count_scale must be positive, got {self.count_scale}")
         if not 0 <= self.grad_scale <= 1: raise ValueError(f"grad_scale must be between 0 and 1, got {self.grad_scale}")
-        if self.pooling not in ('mean', 'sum'): raise ValueError(f"pooling must be 'mean' or 'sum', got {self.pooling!r}")
+        if self.pooling not in ('mean', 'sum', 'presence'): raise ValueError(f"pooling must be 'mean', 'sum' or 'presence', got {self.pooling!r}")
+        if self.pooling == 'presence' and self.source != 'slots': raise ValueError("pooling='presence' scores slots: it needs source='slots'")
         if self.source not in ('slots', 'memory'): raise ValueError(f"source must be 'slots' or 'memory', got {self.source!r}")
 
 class SequenceCounter(nn.Module):
@@ -56,13 +57,33 @@ class SequenceCounter(nn.Module):
         self.fc1, self.act, self.drop = nn.Linear(cfg.d_model, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout)
         self.fc2 = nn.Linear(cfg.hidden_dim, 1)
         self.apply(init_weights)
-        per = num_slots if cfg.pooling == 'sum' else 1
-        nn.init.constant_(self.fc2.bias, cfg.count_init / (cfg.count_scale * per))
+        self.num_slots = num_slots
+        if cfg.pooling == 'presence': # each slot starts out present with probability count_init / num_slots
+            p = min(max(cfg.count_init / num_slots, 1e-4), 1 - 1e-4)
+            nn.init.constant_(self.fc2.bias, math.log(p / (1 - p)))
+        else:
+            per = num_slots if cfg.pooling == 'sum' else 1
+            nn.init.constant_(self.fc2.bias, cfg.count_init / (cfg.count_scale * per))
+
+    def _scaled(self, x):
+        g = self.cfg.grad_scale
+        return x if g == 1.0 else g * x + (1 - g) * x.detach()   # same value, gradient scaled by g
+
+    def presence_logits(self, x:torch.Tensor) -> torch.Tensor: # (B, S, D) slot features
+        "Logit that each slot holds a byte of text `(B, S)` (`pooling='presence'`; the MLP on every slot)."
+        return self.fc2(self.drop(self.act(self.fc1(self._scaled(x))))).squeeze(-1)
+
+    @staticmethod
+    def count_from_logits(logits:torch.Tensor) -> torch.Tensor: # (B, S) from `presence_logits`
+        "Count `(B, 1)`: the last slot that holds text (probability above one half), plus one for it and one for the end marker."
+        k = torch.arange(logits.shape[1], device=logits.device)
+        last = torch.where(logits > 0, k, -1).max(1, keepdim=True).values   # -1 when no slot holds text
+        return (last + 2).float()
 
     def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, S, D) slot features
         "Predicted token count `(B, 1)`."
-        g = self.cfg.grad_scale
-        if g != 1.0: x = g * x + (1 - g) * x.detach()        # same value, gradient scaled by g
+        if self.cfg.pooling == 'presence': return self.count_from_logits(self.presence_logits(x))
+        x = self._scaled(x)
         if self.cfg.pooling == 'mean':
             return self.fc2(self.drop(self.act(self.fc1(x.mean(1))))) * self.cfg.count_scale   # (B, 1)
         per_slot = self.fc2(self.drop(self.act(self.fc1(x))))                                # (B, S, 1)

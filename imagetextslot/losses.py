@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['prepare_targets', 'slot_cross_entropy', 'count_loss', 'compute_losses', 'slot_accuracy']
+__all__ = ['prepare_targets', 'slot_cross_entropy', 'count_loss', 'presence_loss', 'compute_losses', 'slot_accuracy']
 
 # %% ../nbs/05_losses.ipynb #833e69e7
 def prepare_targets(labels:torch.Tensor, # (B, L) label ids, right-padded
@@ -39,6 +39,14 @@ def count_loss(count_pred:torch.Tensor, # (B, 1) or (B,) predicted counts
     "Smooth L1 between the predicted counts and the number of real tokens, `attention_mask.sum(1)`."
     return F.smooth_l1_loss(count_pred.float().reshape(-1), attention_mask.sum(1).float())
 
+def presence_loss(presence_logits:torch.Tensor, # (B, S) logit that each slot holds a token
+                  attention_mask:torch.Tensor, # (B, L), 1 on real tokens
+                 ) -> torch.Tensor:
+    "Binary cross-entropy of every slot against whether it holds text, `0 < k < attention_mask.sum(1) - 1` (markers excluded)."
+    k = torch.arange(presence_logits.shape[1], device=presence_logits.device)
+    present = (k > 0) & (k < attention_mask.sum(1, keepdim=True) - 1)   # (B, S): the slots between the two markers
+    return F.binary_cross_entropy_with_logits(presence_logits.float(), present.float())
+
 def compute_losses(logits:torch.Tensor, # (B, S, V) classifier output
                    count_pred:torch.Tensor, # (B, 1) counter output
                    labels:torch.Tensor, # (B, L) label ids
@@ -46,13 +54,14 @@ def compute_losses(logits:torch.Tensor, # (B, S, V) classifier output
                    pad_token_id:int=0, # padding id
                    label_smoothing:float=0.1, # label smoothing of the cross-entropy
                    counter_loss_weight:float=0.1, # weight of the count loss in `loss`
+                   presence_logits:torch.Tensor|None=None, # (B, S) from a `pooling='presence'` counter: `loss_count` is then `presence_loss`
                   ) -> dict:
     "`{'loss', 'loss_ce', 'loss_count'}` with `loss = loss_ce + counter_loss_weight * loss_count`."
     if attention_mask is None: attention_mask = (labels != pad_token_id)
     if attention_mask.shape[0] != labels.shape[0]:
         raise ValueError(f"attention_mask has {attention_mask.shape[0]} rows but labels {labels.shape[0]}")
     loss_ce = slot_cross_entropy(logits, labels, pad_token_id, label_smoothing)
-    loss_count = count_loss(count_pred, attention_mask)
+    loss_count = count_loss(count_pred, attention_mask) if presence_logits is None else presence_loss(presence_logits, attention_mask)
     return {'loss': loss_ce + counter_loss_weight * loss_count, 'loss_ce': loss_ce, 'loss_count': loss_count}
 
 # %% ../nbs/05_losses.ipynb #d63b3ddb

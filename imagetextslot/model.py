@@ -104,10 +104,15 @@ class ImageTextSlotModel(nn.Module):
         "`{'logits' (B, S, V), 'count_pred' (B, 1)}`, plus `loss`, `loss_ce`, `loss_count` when `labels` are given."
         memory = self.memory(pixel_values)
         x = self.slot_attention(memory)
-        out = {'logits': self.classifier(x), 'count_pred': self.counter(memory if self.cfg.counter.source == 'memory' else x)}
+        presence = None
+        if self.cfg.counter.pooling == 'presence': # one score per slot: the count, and a loss on every slot
+            presence = self.counter.presence_logits(x)
+            count = self.counter.count_from_logits(presence)
+        else: count = self.counter(memory if self.cfg.counter.source == 'memory' else x)
+        out = {'logits': self.classifier(x), 'count_pred': count}
         if labels is not None:
             out.update(compute_losses(out['logits'], out['count_pred'], labels, attention_mask, self.cfg.pad_token_id,
-                                      self.cfg.label_smoothing, self.cfg.counter_loss_weight))
+                                      self.cfg.label_smoothing, self.cfg.counter_loss_weight, presence))
         return out
 
 # %% ../nbs/06_model.ipynb #88425e17
@@ -307,7 +312,8 @@ COUNTER_ALIGN = dict(count_scale=32.0, grad_scale=0.0) # counter additions of th
 TINY = dict(num_slots=448, # pages of our layout hold at most 360 characters; 448 leaves room for two-byte ones
             encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64, 64), drop_path_rate=0.0),
             slot_attention=dict(d_model=128, num_heads=4, dropout=0.0),
-            counter=dict(d_model=128, hidden_dim=64, dropout=0.0))
+            counter=dict(d_model=128, hidden_dim=64, dropout=0.0, pooling='presence', grad_scale=1.0), # is there text in each slot? (see 'Memorising a few pages')
+            counter_loss_weight=1.0) # the presence loss is a mean binary cross-entropy, on the scale of the slots' own loss
 
 def default_layout() -> dict:
     "The character grid of the default page, `PageLayout()` of `imagetextslot.dataset`."
@@ -331,8 +337,8 @@ def _cfg_tiny(lay:dict) -> ModelConfig:
     S = TINY['num_slots']
     return ModelConfig(encoder=CNNEncoderConfig(**TINY['encoder']),
                        slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN, **TINY['slot_attention']),
-                       counter=SequenceCounterConfig(**TINY['counter'], **COUNTER_ALIGN, count_init=_count_init(lay)),
-                       num_slots=S)
+                       counter=SequenceCounterConfig(**{**COUNTER_ALIGN, **TINY['counter']}, count_init=_count_init(lay)),
+                       num_slots=S, counter_loss_weight=TINY['counter_loss_weight'])
 
 def _count_init(lay:dict) -> float:
     return round(0.75 * lay['cols'] * lay['rows']) + 2.0   # a typical page: three quarters full, plus the markers

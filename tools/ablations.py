@@ -29,13 +29,14 @@ def _with(cfg, part:str, **changes):
 
 
 def variants() -> dict:
-    "name -> (what changes, its `ModelConfig`): the tiny preset and one change each."
-    t = preset_config('tiny')
+    "name -> (what changes, its `ModelConfig`): the tiny preset the shipped weights were trained as (mean counter) and one change each."
+    t = _with(preset_config('tiny'), 'counter', pooling='mean', count_scale=32.0, grad_scale=0.0) # the shipped tiny model's counter
+    t = dataclasses.replace(t, counter_loss_weight=0.1)
     larger = dataclasses.replace(t, encoder=dataclasses.replace(t.encoder, stem_channels=48, depths=(1, 1, 3, 1), dims=(48, 128, 128, 128)),
                                  slot_attention=dataclasses.replace(t.slot_attention, d_model=192, num_heads=6),
                                  counter=dataclasses.replace(t.counter, d_model=192, hidden_dim=96))
     return {
-        'tiny': ('the shipped preset, retrained with the same budget', t),
+        'tiny': ('the shipped tiny model\'s architecture, retrained with the same budget', t),
         'counter-slot-sum': ('the counter scores every slot and sums the scores (pooling sum, not mean)',
                              _with(t, 'counter', pooling='sum', count_scale=32.0 / t.num_slots)),
         'counter-on-memory': ('the counter reads the feature tokens, one count per token, summed (allows length-adaptive decoding)',
