@@ -91,6 +91,16 @@ class ImageTextSlotModel(nn.Module):
         self._check(pixel_values)
         return self.proj(self.encoder(pixel_values))     # (B, N, D)
 
+    def count(self,
+              memory:torch.Tensor, # (B, N, D) projected feature tokens
+              x:torch.Tensor|None, # (B, S, D) slot features (unused by a counter on the memory)
+             ) -> tuple[torch.Tensor, torch.Tensor|None]:
+        "The counter's `(B, 1)` count and, for a `pooling='presence'` counter, its per-slot logits `(B, S)` (the loss needs them)."
+        if self.cfg.counter.pooling == 'presence':
+            logits = self.counter.presence_logits(x)
+            return self.counter.count_from_logits(logits), logits
+        return self.counter(memory if self.cfg.counter.source == 'memory' else x), None
+
     def slot_features(self, pixel_values:torch.Tensor) -> torch.Tensor: # (B, 1, 128, 128) normalised pages
         "Slot features `(B, num_slots, d_model)`."
         return self.slot_attention(self.memory(pixel_values))  # (B, S, D)
@@ -104,11 +114,7 @@ class ImageTextSlotModel(nn.Module):
         "`{'logits' (B, S, V), 'count_pred' (B, 1)}`, plus `loss`, `loss_ce`, `loss_count` when `labels` are given."
         memory = self.memory(pixel_values)
         x = self.slot_attention(memory)
-        presence = None
-        if self.cfg.counter.pooling == 'presence': # one score per slot: the count, and a loss on every slot
-            presence = self.counter.presence_logits(x)
-            count = self.counter.count_from_logits(presence)
-        else: count = self.counter(memory if self.cfg.counter.source == 'memory' else x)
+        count, presence = self.count(memory, x)
         out = {'logits': self.classifier(x), 'count_pred': count}
         if labels is not None:
             out.update(compute_losses(out['logits'], out['count_pred'], labels, attention_mask, self.cfg.pad_token_id,
@@ -139,11 +145,10 @@ def predict(self:ImageTextSlotModel,
     with evaluating(self):
         memory = self.memory(pixel_values)
         if adaptive and self.can_skip_slots: # the length first, then only the slots it keeps: K = the longest page's count
-            n = rounded(self.counter(memory))
+            n = rounded(self.count(memory, None)[0])
             return self.classifier(self.slot_attention(memory, num_slots=int(n.max()))), n
         x = self.slot_attention(memory)
-        n = rounded(self.counter(memory if self.cfg.counter.source == 'memory' else x))
-        return self.classifier(x), n
+        return self.classifier(x), rounded(self.count(memory, x)[0])
 
 @patch(as_prop=True)
 def can_skip_slots(self:ImageTextSlotModel) -> bool:

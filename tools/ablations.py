@@ -67,7 +67,7 @@ def best_checkpoint(run:Path) -> tuple[Path, int]:
     return best, int(meta['step'])
 
 
-def row(name:str, run:Path, pages, batch_size:int) -> dict:
+def row(name:str, change:str, run:Path, pages, batch_size:int) -> dict:
     "Measure one variant's best checkpoint: held-out CER and exact match, parameters, FLOPs and pages/s on this CPU."
     from imagetextslot.benchmarks import flops_per_page
     from imagetextslot.evaluation import evaluate
@@ -78,7 +78,7 @@ def row(name:str, run:Path, pages, batch_size:int) -> dict:
     recs = read_metrics(run)
     steps = [r for r in recs if r.get('split') == 'train']
     curve = [{k: r[k] for k in ('step', 'cer', 'exact_match', 'count_mae')} for r in recs if r.get('split') == 'valid']
-    return dict(variant=name, change=variants()[name][0], parameters=sum(p.numel() for p in model.parameters()),
+    return dict(variant=name, change=change, parameters=sum(p.numel() for p in model.parameters()),
                 gflops_per_page=flops_per_page(model) / 1e9, best_step=step, last_step=steps[-1]['step'] if steps else None,
                 validation_curve=curve,
                 cer=m['cer'], exact_match=m['exact_match'], count_mae=m['count_mae'], length_exact=m['length_exact'],
@@ -136,10 +136,10 @@ def main(argv=None) -> int:
     if missing: print(f"no trained run for {', '.join(missing)} in {runs}: train them first (see COMMAND)", file=sys.stderr)
     pages, total = held_out_pages(a.pages, a.seed)
     rows = []
-    for name in variants():
+    for name, (change, _) in variants().items():
         if name in missing: continue
         t0 = time.perf_counter()
-        rows.append(row(name, runs / name, pages, a.batch_size))
+        rows.append(row(name, change, runs / name, pages, a.batch_size))
         print(f"{name}: CER {100 * rows[-1]['cer']:.2f}% ({time.perf_counter() - t0:.0f} s)", flush=True)
     if rows: # the density curve of the best variant, beside the retrained preset's
         best = min(rows, key=lambda r: r['cer'])['variant']
