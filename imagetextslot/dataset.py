@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_dataset.ipynb #da8e1ce4
 from __future__ import annotations
-import contextlib, functools, itertools, json, math, os, random, re, string, unicodedata, warnings
+import contextlib, functools, gzip, itertools, json, math, os, random, re, shutil, string, subprocess, unicodedata, warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, asdict, fields, replace
 from typing import NamedTuple
@@ -17,10 +17,11 @@ from torchvision.transforms import v2
 from fastcore.script import call_parse, Param
 
 # %% auto #0
-__all__ = ['PIXEL_MEAN', 'PIXEL_STD', 'PAGE_SIZE', 'MAX_SLOTS', 'LANGUAGES', 'COVERAGE_CHARS', 'font_names', 'find_font',
-           'PageLayout', 'clean_text', 'paginate', 'render_pages', 'render_page', 'char_positions', 'synthetic_text',
-           'synthetic_texts', 'python_docs_texts', 'file_texts', 'disk_texts', 'hub_texts', 'text_source',
-           'make_dataset', 'load_layout', 'pixel_stats', 'page_transforms', 'MyDataset', 'Collate', 'data_cli']
+__all__ = ['PIXEL_MEAN', 'PIXEL_STD', 'PAGE_SIZE', 'MAX_SLOTS', 'LANGUAGES', 'COVERAGE_CHARS', 'MANPAGE_LANGS', 'font_names',
+           'find_font', 'PageLayout', 'clean_text', 'paginate', 'render_pages', 'render_page', 'char_positions',
+           'synthetic_text', 'synthetic_texts', 'python_docs_texts', 'man_text', 'manpage_texts', 'file_texts',
+           'disk_texts', 'hub_texts', 'text_source', 'make_dataset', 'load_layout', 'pixel_stats', 'page_transforms',
+           'MyDataset', 'Collate', 'data_cli']
 
 # %% ../nbs/01_dataset.ipynb #1e5ca9b0
 PIXEL_MEAN = 0.1533 # mean pixel of the original pages, in [0, 1]
@@ -182,6 +183,9 @@ class _CharTable(dict):
         self.face, self.missing = face, missing
     def __missing__(self, o:int):
         ch = chr(o); cat = unicodedata.category(ch)
+        if o > 0xFFFF:                   # 4 UTF-8 bytes: its compatibility form (𝙰 -> A) if that is one drawable BMP character
+            k = unicodedata.normalize('NFKC', ch)
+            ch, cat = (k, unicodedata.category(k)) if len(k) == 1 and ord(k) <= 0xFFFF else (ch, 'Cn')
         if cat == 'Zs': v = ' '
         elif cat[0] in 'CM': v = None
         elif self.face.drawable(ch): v = ch
@@ -426,6 +430,92 @@ def python_docs_texts() -> Iterator[tuple[str, str]]:
     from pydoc_data.topics import topics
     for name in sorted(topics): yield f"python-docs-{name}", topics[name]
 
+# %% ../nbs/01_dataset.ipynb #51ba048b
+MANPAGE_LANGS = ('it', 'de', 'fr', 'es') # languages of the translated manual pages read by default
+_MAN_SKIP = {'SYNOPSIS', 'SINOSSI', 'SINTASSI', 'ÜBERSICHT', 'SINOPSIS', 'SINTAXIS', 'SYNTAX', 'SYNTAXE',      # command lines
+             'EXAMPLES', 'EXAMPLE', 'ESEMPI', 'ESEMPIO', 'BEISPIELE', 'BEISPIEL', 'EXEMPLES', 'EXEMPLE', 'EJEMPLOS', 'EJEMPLO', # mostly code
+             'SEE ALSO', 'VEDERE ANCHE', 'SIEHE AUCH', 'SIEHE ALSO', 'VOIR AUSSI', 'VÉASE TAMBIÉN', 'VÉASE ADEMÁS', # cross references
+             'TRANSLATION', 'TRADUZIONE', 'ÜBERSETZUNG', 'ÜBERSETZER', 'TRADUCTION', 'TRADUCTEURS', 'TRADUCCIÓN', 'TRADUCTOR'} # credits
+_FUNCTION_WORDS = {k: frozenset(v.split()) for k, v in dict( # common words of one language that the others do not use
+    en='the and of to is are with for this that be by it not or which when from can if you your its has have these those into than then there',
+    it='il lo la gli le di del della dei delle che è e per un una non con si sono viene questo questa nel nella al alla da dal come se o ma anche più',
+    de='der die das und ist nicht mit für ein eine einen den dem des von zu auf wird werden sie es bei oder wenn auch sich im aus kann dieser diese',
+    fr='le la les de des du et est un une pour dans que qui pas ne sur par avec ce cette sont être se il ou si au aux peut',
+    es='el la los las de del y es un una para en que no con por se su sus al lo como si o este esta puede son').items()}
+_MAN_CHARS = str.maketrans({'⟨': '<', '⟩': '>', '‐': '-', '−': '-'}) # groff's link brackets, hyphen and minus, as typed
+_MAN_TABLES = re.compile(r'^[.\']\s*TS\b.*?^[.\']\s*TE\b[^\n]*\n?', re.M | re.S) # a tbl(1) table
+
+# %% ../nbs/01_dataset.ipynb #b7d2e4a1
+def _groff() -> str:
+    "The path of groff, or a FileNotFoundError that says how to install it."
+    if path := shutil.which('groff'): return path
+    raise FileNotFoundError("groff is not installed, and manual pages are formatted with it: install it with "
+                            "`apt-get install -y groff-base` (Debian or Ubuntu; man-db depends on it)")
+
+# %% ../nbs/01_dataset.ipynb #efaae2a9
+def _groff_man(src:str, # troff source of a manual page
+              ) -> str:
+    "The page as groff formats it for a terminal, each paragraph on one line, without the running header and footer."
+    r = subprocess.run([_groff(), '-Kutf8', '-mandoc', '-Tutf8', '-rLL=10000n', '-rHY=0', '-rcR=1', '-P-cbou'],
+                       input=src.encode(), capture_output=True, timeout=120)
+    lines = r.stdout.decode('utf-8', errors='replace').strip('\n').splitlines()
+    return '\n'.join(lines[1:-1])
+
+# %% ../nbs/01_dataset.ipynb #03f89ea0
+def _english(line:str, # a line of a manual page
+             lang:str, # the page's language, a key of `_FUNCTION_WORDS`
+            ) -> bool:
+    "Whether `line` reads as English: at least two English function words, and more than of `lang`'s."
+    words = re.findall(r'\w+', line.lower())
+    en = sum(w in _FUNCTION_WORDS['en'] for w in words)
+    return en >= 2 and en > sum(w in _FUNCTION_WORDS[lang] for w in words)
+
+# %% ../nbs/01_dataset.ipynb #68f13d8f
+def man_text(src:bytes|str, # troff source of a manual page; gzip-compressed bytes are decompressed
+             lang:str|None=None, # its language ('it', 'de', 'fr', 'es'): lines in English are dropped; `None` keeps them
+            ) -> str:
+    "Plain text of a manual page: headings and prose in reading order, paragraphs apart, without tables, synopsis, cross references or credits."
+    if lang is not None and lang not in _FUNCTION_WORDS: raise ValueError(f"no word list for {lang!r}: pass lang=None, or one of {sorted(set(_FUNCTION_WORDS) - {'en'})}")
+    if isinstance(src, bytes): src = (gzip.decompress(src) if src[:2] == b'\x1f\x8b' else src).decode('utf-8', errors='replace')
+    if re.fullmatch(r'\s*[.\']so\s+\S+\s*', src): return ''        # an alias: it sources another page
+    raw = _groff_man(_MAN_TABLES.sub('', src))
+    paras, lines, skip = [], [], False
+    def end():
+        if lines: paras.append('\n'.join(lines)); lines.clear()
+    for line in raw.splitlines():
+        if not line.strip(): end(); continue
+        text = ' '.join(line.split()).translate(_MAN_CHARS)       # groff's spaces for alignment and after a sentence become one
+        if not line[0].isspace():                                  # a section heading
+            end(); skip = text.upper() in _MAN_SKIP
+            if not skip: paras.append(text)
+        elif not skip and not (lang and _english(text, lang)): lines.append(text)
+    end()
+    return '\n\n'.join(paras)
+
+# %% ../nbs/01_dataset.ipynb #1399703f
+def manpage_texts(langs:str|Iterable[str]=MANPAGE_LANGS, # languages, as folders under `root`: 'it', 'de', 'fr', 'es', ...
+                  root:str|Path='/usr/share/man', # the manual's root folder
+                  seed:int|None=None, # `None`: pages sorted by language, section and name; an int: that order shuffled by this seed
+                  english:bool=False, # keep the lines the translations leave in English
+                 ) -> Iterator[tuple[str, str]]:
+    "`(doc_id, text)` of the translated manual pages installed under `root`: real prose in other languages, for held-out evaluation."
+    langs, root = ([langs] if isinstance(langs, str) else list(langs)), Path(root)
+    if not langs or not all(isinstance(l, str) and re.fullmatch(r'[a-z]{2,3}(_[A-Z]{2})?', l) for l in langs):
+        raise ValueError(f"langs must name languages as the manual's folders do, like 'it' or 'pt_BR', got {langs!r}")
+    files = {l: sorted(f for f in (root / l).glob('man*/*.gz') if f.is_file() and not f.is_symlink()) for l in langs} # links are aliases
+    if missing := [l for l in langs if not files[l]]:
+        pkgs = ' '.join('manpages-' + l.lower().replace('_', '-') for l in missing)
+        raise FileNotFoundError(f"no manual pages in {', '.join(missing)} under {root}: install them with `apt-get install -y {pkgs}` "
+                                "(Debian or Ubuntu), and check that no path-exclude in /etc/dpkg/dpkg.cfg.d/ drops /usr/share/man")
+    _groff()                                                       # formatting needs groff
+    pages = [(l, f) for l in langs for f in files[l]]
+    if seed is not None: random.Random(seed).shuffle(pages)
+    def docs():
+        for l, f in pages:
+            text = man_text(f.read_bytes(), lang=None if english or l not in _FUNCTION_WORDS else l)
+            if text: yield f"manpages-{l}/{f.parent.name}/{f.name.removesuffix('.gz')}", text
+    return docs()                                                  # the checks above run at the call, the reading as it is iterated
+
 # %% ../nbs/01_dataset.ipynb #707f6c7e
 def file_texts(path:str|Path, # a text file, or a folder searched recursively
                pattern:str='*.txt', # file name pattern inside a folder
@@ -482,8 +572,8 @@ def hub_texts(name:str='swap-uniba/itwiki-march-2024', # a Hub dataset name, or 
     yield from _rows(ds, column, f"{name}:{split}:")
 
 # %% ../nbs/01_dataset.ipynb #8bec219b
-def text_source(source, # 'synthetic', 'python-docs', a path, 'hub:NAME' / 'owner/name', or a list of str or (doc_id, text)
-                seed:int=0, # seed of the synthetic source
+def text_source(source, # 'synthetic', 'python-docs', 'manpages[:it,de]', a path, 'hub:NAME' / 'owner/name', or a list of str or (doc_id, text)
+                seed:int=0, # seed of the synthetic source and of the manual pages' order
                 column:str='text', # text column of a dataset source
                 split:str|None=None, # split of a dataset source
                 doc_sep:str|None='\n\n', # document separator inside text files
@@ -500,12 +590,15 @@ def text_source(source, # 'synthetic', 'python-docs', a path, 'hub:NAME' / 'owne
         return docs()
     if source == 'synthetic': return synthetic_texts(None, seed=seed, languages=languages)
     if source == 'python-docs': return python_docs_texts()
+    if source == 'manpages' or source.startswith('manpages:'):
+        langs = source.partition(':')[2]
+        return manpage_texts(langs.split(',') if langs else MANPAGE_LANGS, seed=seed)
     if source.startswith('hub:'): return hub_texts(source[4:], column=column, split=split or 'train')
     p = Path(source).expanduser()
     if p.is_dir() and ((p / 'dataset_info.json').exists() or (p / 'dataset_dict.json').exists()): return disk_texts(p, column, split)
     if p.exists(): return file_texts(p, doc_sep=doc_sep)
     if re.fullmatch(r'[\w.-]+/[\w.-]+', source): return hub_texts(source, column=column, split=split or 'train')
-    raise FileNotFoundError(f"source {source!r} is not 'synthetic', 'python-docs', an existing path, or a Hub name 'owner/name'")
+    raise FileNotFoundError(f"source {source!r} is not 'synthetic', 'python-docs', 'manpages', an existing path, or a Hub name 'owner/name'")
 
 # %% ../nbs/01_dataset.ipynb #b128d9ac
 def _doc_pages(doc:tuple, layout:dict, seed:int, languages:dict|None, max_pages:int|None) -> tuple[str, list[str]]:
@@ -719,7 +812,7 @@ class Collate:
 # %% ../nbs/01_dataset.ipynb #572a6c13
 @call_parse
 def data_cli(out_dir:Param("folder to save the DatasetDict in (save_to_disk)", str, opt=False, nargs='?')='data/pages', # folder to save the DatasetDict in
-             source:str='synthetic', # 'synthetic', 'python-docs', a text file or folder, a saved dataset, or a Hub name 'owner/name'
+             source:str='synthetic', # 'synthetic', 'python-docs', 'manpages' ('manpages:it' for one language), a text file or folder, a saved dataset, or a Hub name 'owner/name'
              n_pages:int=20_000, # pages in all, train + validation (0: every page of the source)
              val_fraction:float=0.05, # share of pages in the validation split (split by document)
              seed:int=0, # fixes the synthetic text, the split and the order

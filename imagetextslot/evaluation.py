@@ -13,8 +13,8 @@ from rapidfuzz.distance import Levenshtein
 # %% auto #0
 __all__ = ['MARKER_IDS', 'METRIC_NOTES', 'WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'char_errors', 'cer', 'ned', 'wer', 'exact_match',
            'char_accuracy', 'count_mae', 'length_exact', 'confusions', 'default_device', 'model_dir', 'load_model',
-           'truncate_slots', 'ids_to_text', 'EvalResult', 'evaluate', 'marked_text', 'page_array', 'plot_predictions',
-           'slot_cells', 'plot_attention', 'eval_cli']
+           'ids_to_text', 'EvalResult', 'evaluate', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells',
+           'plot_attention', 'eval_cli']
 
 # %% ../nbs/08_evaluation.ipynb #783cfc10
 def _check_pairs(preds, refs):
@@ -170,6 +170,7 @@ from datasets import Dataset, DatasetDict, load_from_disk
 from .tokenizer import byte_tokenizer
 from .dataset import MyDataset, Collate, page_transforms
 from .model import ImageTextSlotModel
+from .losses import EMPTY_ID
 
 def default_device() -> torch.device:
     "CUDA when available, else the CPU."
@@ -198,17 +199,10 @@ def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained`
     return model if device is None else model.to(device)
 
 # %% ../nbs/08_evaluation.ipynb #93bf9449
-def truncate_slots(slot_preds:torch.Tensor, # (B, S) argmax id of every slot
-                   count_pred:torch.Tensor, # (B, 1) or (B,) predicted token counts
-                  ) -> list[torch.Tensor]:
-    "The generated sequences: each row of `slot_preds` cut at its rounded count, clamped to [1, S]."
-    n = count_pred.reshape(-1).float().round().clamp(1, slot_preds.shape[1]).long().tolist()
-    return [row[:k] for row, k in zip(slot_preds, n)]
-
 def ids_to_text(ids, # generated token ids of one page
                 tokenizer=None, # default: `byte_tokenizer()`
                ) -> str:
-    "The text `recognize` reads from `ids`: every special token (the markers, padding) skipped, wherever it is."
+    "The text of generated ids: every special token (the markers, padding, `EMPTY_ID`) skipped, wherever it is."
     tok = tokenizer or byte_tokenizer()
     seq = torch.as_tensor(ids).reshape(-1).tolist()
     return tok.decode(seq, skip_special_tokens=True)
@@ -220,9 +214,9 @@ METRIC_NOTES = {
     'ned': '1-NED (ICDAR): mean over pages of 1 - edits / max length',
     'wer': 'word error rate (corpus)',
     'exact_match': 'share of pages read without an error',
-    'char_acc_text_only': 'slot accuracy over the text slots (markers and padding excluded)',
-    'char_acc_with_markers': 'slot accuracy over all non-padding slots, markers included',
-    'count_mae': 'mean |predicted - true| token count per page',
+    'char_acc_text_only': 'slot accuracy over the slots that hold a byte of text',
+    'char_acc_with_markers': 'slot accuracy over all non-padding slots (with the markers, or the EMPTY ids of cells in use)',
+    'count_mae': 'mean |predicted - true| count per page (characters; tokens in the guide\'s layout)',
     'length_exact': 'share of pages whose rounded count is exact',
     'pages_per_s': 'evaluation speed',
 }
@@ -328,15 +322,17 @@ def evaluate(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` f
     refs = list(ds['text'])
     dl = DataLoader(MyDataset(ds), batch_size=batch_size, collate_fn=Collate(tok), num_workers=num_workers)
     preds, counts, lengths, hits = [], [], [], []
+    not_text = (*MARKER_IDS, EMPTY_ID) if model.cells else MARKER_IDS    # slots left out of the text-only accuracy
     t0 = time.perf_counter()
     try:
         with tqdm(total=len(ds), desc='evaluate', unit='page', disable=not progress) as bar:
             for b in dl:
                 out = model(b['pixel_values'].to(dev))
                 slot_preds, count_pred = out['logits'].argmax(-1).cpu(), out['count_pred'].float().cpu()
-                preds += [ids_to_text(ids, tok) for ids in truncate_slots(slot_preds, count_pred)]
-                counts.append(count_pred.reshape(-1)); lengths.append(b['attention_mask'].sum(1))
-                hits.append(torch.stack(_slot_hits(slot_preds, b['labels'], tok.pad_token_id, MARKER_IDS), 1))
+                preds += [r['text'] for r in model.decode(out['logits'], model.round_counts(out['count_pred']))]
+                targets, true_counts, _ = model.slot_targets(b['labels'], b['attention_mask'])   # what each slot should say, in the model's layout
+                counts.append(count_pred.reshape(-1)); lengths.append(true_counts)
+                hits.append(torch.stack(_slot_hits(slot_preds, targets, tok.pad_token_id, not_text), 1))
                 bar.update(len(slot_preds))
     finally: model.train(was_training)
     seconds = time.perf_counter() - t0
@@ -437,10 +433,13 @@ from .dataset import char_positions
 
 def slot_cells(label:str, # the page's label, as `paginate` gives it
                layout:PageLayout|None=None, # the layout it was rendered with (default `PageLayout()`)
+               cells:bool=False, # the model's slots are character cells (`model.cells`): slot c reads character c
               ) -> dict[int, tuple[float, float]]:
     "Slot -> (x, y) pixel centre of the character that slot writes, for the characters drawn on the page."
-    out, slot = {}, 1 # slot 0 holds <|im_start|>
-    for ch, pos in zip(label, char_positions(label, layout or PageLayout())):
+    positions = char_positions(label, layout or PageLayout())
+    if cells: return {c: pos for c, pos in enumerate(positions) if pos is not None}
+    out, slot = {}, 1 # the guide's layout: slot 0 holds <|im_start|>, then one slot per byte
+    for ch, pos in zip(label, positions):
         n = len(ch.encode('utf-8'))
         if pos is not None: out.update({s: pos for s in range(slot, slot + n)})
         slot += n
@@ -463,7 +462,7 @@ def plot_attention(model:ImageTextSlotModel, # the model to look into
                    ncols:int=4, # maps per row
                    dpi:int=80, # figure resolution
                   ):
-    "Figure of the cross-attention of `slots` over `page`, each titled with the token the slot predicts."
+    "Figure of the cross-attention of `slots` over `page`, each titled with what the slot writes (a character cell's character, or a token)."
     tok = tokenizer or byte_tokenizer()
     dev = next(model.parameters()).device
     pv = _pixel_values(page).to(dev)
@@ -471,12 +470,14 @@ def plot_attention(model:ImageTextSlotModel, # the model to look into
     model.eval()
     try:
         maps = model.attention_maps(pv)[0].float().cpu() # (S, Hf, Wf)
-        ids = model(pv)['logits'][0].argmax(-1).cpu()
+        logits = model(pv)['logits']
+        if model.cells: writes = [repr(ch) for ch in model.decode(logits, torch.tensor([len(maps)]))[0]['text']]   # each cell's character
+        else: writes = [repr(tok.convert_ids_to_tokens(int(i))) for i in logits[0].argmax(-1).cpu()]
     finally: model.train(was_training)
     bad = [k for k in slots if not 0 <= k < len(maps)]
     if bad: raise ValueError(f"slots {bad} do not exist: the model has slots 0 to {len(maps) - 1}")
     img, H, W = page_array(pv[0]), *pv.shape[-2:]
-    cells = slot_cells(label, layout) if label is not None else {}
+    cells = slot_cells(label, layout, model.cells) if label is not None else {}
     nrows = math.ceil(len(slots) / ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows), dpi=dpi, squeeze=False)
     for ax in axs.flat: ax.axis('off')
@@ -486,7 +487,7 @@ def plot_attention(model:ImageTextSlotModel, # the model to look into
         m = (m / m.max().clamp(min=1e-12)).numpy()
         ax.imshow(m, cmap='inferno', alpha=0.85 * m, vmin=0, vmax=1) # opaque where the slot looks, clear elsewhere
         if k in cells: ax.plot(*cells[k], '+', color='cyan', ms=12, mew=2)
-        ax.set_title(f'slot {k} writes {tok.convert_ids_to_tokens(int(ids[k]))!r}', fontsize=9)
+        ax.set_title(f'slot {k} writes {writes[k]}', fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -16,16 +16,18 @@ __all__ = ['ClassifierHead', 'SequenceCounterConfig', 'SequenceCounter']
 
 # %% ../nbs/04_heads.ipynb #448b4d3d
 class ClassifierHead(nn.Module):
-    "LayerNorm then Linear: slot features `(B, S, D)` -> token logits `(B, S, vocab_size)`."
+    "LayerNorm then Linear: slot features `(B, S, D)` -> token logits `(B, S * tokens_per_slot, vocab_size)`."
     def __init__(self,
                  d_model:int=320, # slot width
-                 vocab_size:int=512): # number of token ids
+                 vocab_size:int=512, # number of token ids
+                 tokens_per_slot:int=1): # tokens each slot writes: 1 (reference), or a character cell's bytes
         super().__init__()
-        self.norm, self.fc = nn.LayerNorm(d_model), nn.Linear(d_model, vocab_size)
+        self.vocab_size = vocab_size
+        self.norm, self.fc = nn.LayerNorm(d_model), nn.Linear(d_model, vocab_size * tokens_per_slot)
         self.apply(init_weights)
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        "Logits `(B, S, V)` of slot features `(B, S, D)`."
-        return self.fc(self.norm(x))  # (B, S, V)
+        "Logits `(B, S*T, V)` of slot features `(B, S, D)`: slot `s` writes tokens `s*T` to `s*T + T - 1`."
+        return self.fc(self.norm(x)).unflatten(-1, (-1, self.vocab_size)).flatten(1, 2)  # (B, S*T, V)
 
 # %% ../nbs/04_heads.ipynb #461e3d1b
 @dataclass
@@ -74,11 +76,13 @@ class SequenceCounter(nn.Module):
         return self.fc2(self.drop(self.act(self.fc1(self._scaled(x))))).squeeze(-1)
 
     @staticmethod
-    def count_from_logits(logits:torch.Tensor) -> torch.Tensor: # (B, S) from `presence_logits`
-        "Count `(B, 1)`: the last slot that holds text (probability above one half), plus one for it and one for the end marker."
+    def count_from_logits(logits:torch.Tensor, # (B, P) from `presence_logits`
+                          offset:int=2, # added to the index of the last present position: 2 for a slot (itself and the end marker), 1 for a character cell
+                         ) -> torch.Tensor:
+        "Count `(B, 1)`: the index of the last slot (or cell) that holds text (probability above one half), plus `offset`; `offset - 1` when none does."
         k = torch.arange(logits.shape[1], device=logits.device)
         last = torch.where(logits > 0, k, -1).max(1, keepdim=True).values   # -1 when no slot holds text
-        return (last + 2).float()
+        return (last + offset).float()
 
     def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, S, D) slot features
         "Predicted token count `(B, 1)`."

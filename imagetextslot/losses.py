@@ -6,9 +6,11 @@
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
+from .tokenizer import BYTE_OFFSET
 
 # %% auto #0
-__all__ = ['prepare_targets', 'slot_cross_entropy', 'count_loss', 'presence_loss', 'compute_losses', 'slot_accuracy']
+__all__ = ['EMPTY_ID', 'prepare_targets', 'cell_targets', 'slot_cross_entropy', 'count_loss', 'presence_loss', 'compute_losses',
+           'slot_accuracy']
 
 # %% ../nbs/05_losses.ipynb #833e69e7
 def prepare_targets(labels:torch.Tensor, # (B, L) label ids, right-padded
@@ -20,6 +22,33 @@ def prepare_targets(labels:torch.Tensor, # (B, L) label ids, right-padded
     L = labels.shape[1]
     if L >= num_slots: return labels[:, :num_slots]
     return F.pad(labels, (0, num_slots - L), value=pad_token_id)
+
+# %% ../nbs/05_losses.ipynb #e2a0dc1c
+EMPTY_ID = 1 # `</s>`: what a cell's slots learn after its character's last byte (trained, unlike the padding id)
+
+def cell_targets(labels:torch.Tensor, # (B, L) byte-level label ids (markers and padding are skipped)
+                 num_cells:int, # character cells C the slots cover
+                 bytes_per_cell:int=3, # slots per cell G
+                 pad_token_id:int=0, # target of the slots of cells past the text (ignored by the loss)
+                 empty_token_id:int=EMPTY_ID, # target of a cell's slots after its character's bytes
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Slot targets `(B, C*G)` (slot `c*G + j`: byte `j` of character `c`) and the characters per page `(B,)`, at most `C`."
+    if labels.ndim != 2: raise ValueError(f"labels must be (batch, length), got shape {tuple(labels.shape)}")
+    B, L = labels.shape
+    b = labels - BYTE_OFFSET
+    is_byte = (b >= 0) & (b < 256)
+    lead = is_byte & ((b & 0xC0) != 0x80)                                     # (B, L): a byte that starts a character
+    char = lead.long().cumsum(1) - 1                                          # (B, L): the character each byte belongs to
+    pos = torch.arange(L, device=labels.device).expand(B, L)
+    j = pos - torch.where(lead, pos, -1).cummax(1).values                     # (B, L): byte within its character
+    n = lead.sum(1).clamp(max=num_cells)                                      # (B,)
+    cells = torch.arange(num_cells, device=labels.device)
+    targets = torch.where(cells < n[:, None], empty_token_id, pad_token_id)   # (B, C)
+    targets = targets[:, :, None].repeat(1, 1, bytes_per_cell).flatten(1)    # (B, C*G)
+    keep = is_byte & (char >= 0) & (char < num_cells) & (j < bytes_per_cell)
+    rows = torch.arange(B, device=labels.device)[:, None].expand(B, L)
+    targets[rows[keep], (char * bytes_per_cell + j)[keep]] = labels[keep]
+    return targets, n
 
 # %% ../nbs/05_losses.ipynb #65875b89
 def slot_cross_entropy(logits:torch.Tensor, # (B, S, V) classifier output
@@ -34,34 +63,33 @@ def slot_cross_entropy(logits:torch.Tensor, # (B, S, V) classifier output
                            ignore_index=pad_token_id, label_smoothing=label_smoothing)
 
 def count_loss(count_pred:torch.Tensor, # (B, 1) or (B,) predicted counts
-               attention_mask:torch.Tensor, # (B, L), 1 on real tokens
+               counts:torch.Tensor, # (B,) true counts: `attention_mask.sum(1)` in the guide's layout, characters in the 'cells' layout
               ) -> torch.Tensor:
-    "Smooth L1 between the predicted counts and the number of real tokens, `attention_mask.sum(1)`."
-    return F.smooth_l1_loss(count_pred.float().reshape(-1), attention_mask.sum(1).float())
+    "Smooth L1 between the predicted and the true counts."
+    return F.smooth_l1_loss(count_pred.float().reshape(-1), counts.float().reshape(-1))
 
-def presence_loss(presence_logits:torch.Tensor, # (B, S) logit that each slot holds a token
-                  attention_mask:torch.Tensor, # (B, L), 1 on real tokens
+def presence_loss(presence_logits:torch.Tensor, # (B, P) logit that each slot (or cell) holds text
+                  present:torch.Tensor, # (B, P) bool: whether it does
                  ) -> torch.Tensor:
-    "Binary cross-entropy of every slot against whether it holds text, `0 < k < attention_mask.sum(1) - 1` (markers excluded)."
-    k = torch.arange(presence_logits.shape[1], device=presence_logits.device)
-    present = (k > 0) & (k < attention_mask.sum(1, keepdim=True) - 1)   # (B, S): the slots between the two markers
+    "Binary cross-entropy of every slot's (or cell's) presence logit against whether it holds text."
     return F.binary_cross_entropy_with_logits(presence_logits.float(), present.float())
 
 def compute_losses(logits:torch.Tensor, # (B, S, V) classifier output
                    count_pred:torch.Tensor, # (B, 1) counter output
-                   labels:torch.Tensor, # (B, L) label ids
-                   attention_mask:torch.Tensor|None=None, # (B, L); `None` counts the non-pad labels
+                   targets:torch.Tensor, # (B, S) slot targets (or (B, L) labels, padded or cut to S)
+                   counts:torch.Tensor, # (B,) true counts
                    pad_token_id:int=0, # padding id
                    label_smoothing:float=0.1, # label smoothing of the cross-entropy
                    counter_loss_weight:float=0.1, # weight of the count loss in `loss`
-                   presence_logits:torch.Tensor|None=None, # (B, S) from a `pooling='presence'` counter: `loss_count` is then `presence_loss`
+                   presence_logits:torch.Tensor|None=None, # (B, P) from a `pooling='presence'` counter: `loss_count` is then `presence_loss`
+                   present:torch.Tensor|None=None, # (B, P) bool presence targets, needed with `presence_logits`
                   ) -> dict:
     "`{'loss', 'loss_ce', 'loss_count'}` with `loss = loss_ce + counter_loss_weight * loss_count`."
-    if attention_mask is None: attention_mask = (labels != pad_token_id)
-    if attention_mask.shape[0] != labels.shape[0]:
-        raise ValueError(f"attention_mask has {attention_mask.shape[0]} rows but labels {labels.shape[0]}")
-    loss_ce = slot_cross_entropy(logits, labels, pad_token_id, label_smoothing)
-    loss_count = count_loss(count_pred, attention_mask) if presence_logits is None else presence_loss(presence_logits, attention_mask)
+    if counts.shape[0] != targets.shape[0]: raise ValueError(f"counts has {counts.shape[0]} rows but targets {targets.shape[0]}")
+    loss_ce = slot_cross_entropy(logits, targets, pad_token_id, label_smoothing)
+    if presence_logits is None: loss_count = count_loss(count_pred, counts)
+    elif present is None: raise ValueError("a presence counter's loss needs `present`, the (B, P) presence targets")
+    else: loss_count = presence_loss(presence_logits, present)
     return {'loss': loss_ce + counter_loss_weight * loss_count, 'loss_ce': loss_ce, 'loss_count': loss_count}
 
 # %% ../nbs/05_losses.ipynb #d63b3ddb

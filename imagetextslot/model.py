@@ -15,12 +15,12 @@ from .tokenizer import byte_tokenizer, ByteTokenizer, BYTE_OFFSET
 from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
 from .slot_attention import SlotAttentionConfig, SlotAttention, layout_dict
 from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
-from .losses import compute_losses
+from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
 
 # %% auto #0
 __all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
-           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'param_counts', 'pretty_print_model',
-           'default_layout', 'preset_config', 'ModelFactory']
+           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'decode_cells', 'param_counts',
+           'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
 
 # %% ../nbs/06_model.ipynb #94f240a2
 @dataclass
@@ -75,8 +75,8 @@ class ImageTextSlotModel(nn.Module):
         self.encoder = CNNEncoder(cfg.encoder)
         self.proj = nn.Linear(cfg.encoder.dims[-1], sa.d_model)
         self.slot_attention = SlotAttention(sa, grid=cfg.grid, stride=cfg.encoder.stride)
-        self.classifier = ClassifierHead(sa.d_model, cfg.vocab_size)
-        n_counted = cfg.num_slots if cfg.counter.source == 'slots' else cfg.grid[0] * cfg.grid[1]
+        self.classifier = ClassifierHead(sa.d_model, cfg.vocab_size, sa.tokens_per_query)
+        n_counted = cfg.grid[0] * cfg.grid[1] if cfg.counter.source == 'memory' else (sa.num_cells or cfg.num_slots)
         self.counter = SequenceCounter(cfg.counter, n_counted)
         init_weights(self.proj)
 
@@ -95,11 +95,30 @@ class ImageTextSlotModel(nn.Module):
               memory:torch.Tensor, # (B, N, D) projected feature tokens
               x:torch.Tensor|None, # (B, S, D) slot features (unused by a counter on the memory)
              ) -> tuple[torch.Tensor, torch.Tensor|None]:
-        "The counter's `(B, 1)` count and, for a `pooling='presence'` counter, its per-slot logits `(B, S)` (the loss needs them)."
+        "The counter's `(B, 1)` count and, for a `pooling='presence'` counter, its logits `(B, P)` per slot (per cell in the 'cells' layout; the loss needs them)."
         if self.cfg.counter.pooling == 'presence':
             logits = self.counter.presence_logits(x)
-            return self.counter.count_from_logits(logits), logits
+            return self.counter.count_from_logits(logits, offset=1 if self.cells else 2), logits
         return self.counter(memory if self.cfg.counter.source == 'memory' else x), None
+
+    @property
+    def cells(self) -> bool:
+        "Whether the slots are laid out per character cell (`slot_layout='cells'`): counts are then characters, not tokens."
+        return self.cfg.slot_attention.slot_layout == 'cells'
+
+    def slot_targets(self,
+                     labels:torch.Tensor, # (B, L) label ids, right-padded with `pad_token_id`
+                     attention_mask:torch.Tensor|None=None, # (B, L) 1 on real tokens (default: the non-padding labels)
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        "What the heads learn: slot targets `(B, S)`, true counts `(B,)` and presence targets `(B, P)` (slots, or cells)."
+        pad = self.cfg.pad_token_id
+        if self.cells:
+            sa = self.cfg.slot_attention
+            targets, counts = cell_targets(labels, sa.num_cells, sa.bytes_per_cell, pad, EMPTY_ID)
+            return targets, counts, torch.arange(sa.num_cells, device=labels.device) < counts[:, None]
+        counts = (labels != pad if attention_mask is None else attention_mask).sum(1)
+        k = torch.arange(self.cfg.num_slots, device=labels.device)
+        return prepare_targets(labels, self.cfg.num_slots, pad), counts, (k > 0) & (k < counts[:, None] - 1) # text between the markers
 
     def slot_features(self, pixel_values:torch.Tensor) -> torch.Tensor: # (B, 1, 128, 128) normalised pages
         "Slot features `(B, num_slots, d_model)`."
@@ -109,7 +128,7 @@ class ImageTextSlotModel(nn.Module):
                 pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
                 input_ids:torch.Tensor|None=None, # (B, L) accepted for `model(**batch)`, unused
                 attention_mask:torch.Tensor|None=None, # (B, L) 1 on real tokens: its row sums are the count targets
-                labels:torch.Tensor|None=None, # (B, L) target ids, right-padded with `pad_token_id`
+                labels:torch.Tensor|None=None, # (B, L) target ids, right-padded with `pad_token_id` (see `slot_targets` for what each slot learns)
                ) -> dict:
         "`{'logits' (B, S, V), 'count_pred' (B, 1)}`, plus `loss`, `loss_ce`, `loss_count` when `labels` are given."
         memory = self.memory(pixel_values)
@@ -117,8 +136,11 @@ class ImageTextSlotModel(nn.Module):
         count, presence = self.count(memory, x)
         out = {'logits': self.classifier(x), 'count_pred': count}
         if labels is not None:
-            out.update(compute_losses(out['logits'], out['count_pred'], labels, attention_mask, self.cfg.pad_token_id,
-                                      self.cfg.label_smoothing, self.cfg.counter_loss_weight, presence))
+            if attention_mask is not None and attention_mask.shape[0] != labels.shape[0]:
+                raise ValueError(f"attention_mask has {attention_mask.shape[0]} rows but labels {labels.shape[0]}")
+            targets, counts, present = self.slot_targets(labels, attention_mask)
+            out.update(compute_losses(out['logits'], out['count_pred'], targets, counts, self.cfg.pad_token_id,
+                                      self.cfg.label_smoothing, self.cfg.counter_loss_weight, presence, present))
         return out
 
 # %% ../nbs/06_model.ipynb #88425e17
@@ -139,16 +161,22 @@ def predict(self:ImageTextSlotModel,
             pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
             adaptive:bool=True, # compute only the slots the counts keep, when the model allows it (see `can_skip_slots`)
            ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Logits `(B, K, V)` of the first `K` slots and the rounded counts `(B,)`, clamped to `[1, num_slots]` (eval mode, no gradients)."
-    S = self.cfg.num_slots
-    rounded = lambda c: c.squeeze(-1).float().round().clamp(1, S).long()
+    "Logits `(B, K, V)` of the first `K` slots and the counts `(B,)` rounded by `round_counts` (eval mode, no gradients)."
     with evaluating(self):
         memory = self.memory(pixel_values)
         if adaptive and self.can_skip_slots: # the length first, then only the slots it keeps: K = the longest page's count
-            n = rounded(self.count(memory, None)[0])
-            return self.classifier(self.slot_attention(memory, num_slots=int(n.max()))), n
+            n = self.round_counts(self.count(memory, None)[0])
+            return self.classifier(self.slot_attention(memory, num_slots=max(int(n.max()), 1))), n
         x = self.slot_attention(memory)
-        return self.classifier(x), rounded(self.count(memory, x)[0])
+        return self.classifier(x), self.round_counts(self.count(memory, x)[0])
+
+@patch
+def round_counts(self:ImageTextSlotModel,
+                 count_pred:torch.Tensor, # (B, 1) or (B,) counter output
+                ) -> torch.Tensor:
+    "Counts `(B,)` rounded to integers and clamped to what the slots hold: `[1, num_slots]` tokens, or `[0, num_cells]` characters in the 'cells' layout."
+    lo, hi = (0, self.cfg.slot_attention.num_cells) if self.cells else (1, self.cfg.num_slots)
+    return count_pred.reshape(-1).float().round().clamp(lo, hi).long()
 
 @patch(as_prop=True)
 def can_skip_slots(self:ImageTextSlotModel) -> bool:
@@ -162,8 +190,9 @@ def generate(self:ImageTextSlotModel,
              eos_token_id:int|None=None, # not used
              max_new_tokens:int|None=None, # not used: every slot is predicted
             ) -> list[torch.Tensor]:
-    "Token ids of each page: argmax of every slot, cut at the rounded predicted count (markers kept)."
+    "Token ids of each page: the 'cells' layout's text bytes (see `decode_cells`), or in the guide's layout the argmax of every slot cut at the rounded count (markers kept)."
     logits, n = self.predict(pixel_values)
+    if self.cells: return [torch.tensor(r['ids'], dtype=torch.long) for r in self.decode(logits, n)]
     ids = logits.argmax(-1)                                                          # (B, K)
     return [ids[i, :n[i]] for i in range(ids.shape[0])]
 
@@ -185,22 +214,70 @@ def decode_with_confidence(ids:list[int], # token ids (bytes, special tokens)
     emit(dec.decode(b'', final=True))
     return ''.join(text), confs
 
+# %% ../nbs/06_model.ipynb #d423f3b4
+def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    "Per id: the length of the character its byte starts (0: not a lead byte, or longer than `bytes_per_cell`), and whether it is a continuation byte."
+    b = torch.arange(vocab_size, device=device) - BYTE_OFFSET
+    is_byte = (b >= 0) & (b < 256)
+    n = torch.zeros(vocab_size, dtype=torch.long, device=device)
+    for length, lo, hi in ((1, 0x00, 0x7F), (2, 0xC2, 0xDF), (3, 0xE0, 0xEF), (4, 0xF0, 0xF4)):
+        if length <= bytes_per_cell: n[is_byte & (b >= lo) & (b <= hi)] = length
+    return n, is_byte & (b >= 0x80) & (b <= 0xBF)
+
+def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
+                 counts:torch.Tensor, # (B,) characters of each page (rounded counts)
+                 bytes_per_cell:int=3, # slots per cell G
+                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
+                ) -> list[dict]:
+    "For each page `{'ids', 'text', 'confidences'}`: its byte ids, its text (one character per cell) and a confidence per character."
+    B, K, V = logits.shape
+    G = bytes_per_cell
+    C = K // G
+    p = logits[:, :C * G].float().softmax(-1).unflatten(1, (C, G))               # (B, C, G, V)
+    n_of, cont = _utf8_tables(V, G, p.device)
+    lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)               # (B, C): the most likely lead byte
+    used = torch.arange(G - 1, device=p.device) < (n_of[lead] - 1)[..., None]   # (B, C, G-1): the slots its character fills
+    cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)               # (B, C, G-1)
+    rest_p = torch.where(used, cont_p, p[:, :, 1:, empty_token_id])
+    conf = torch.cat([lead_p[..., None], rest_p], -1).min(-1).values            # (B, C)
+    out = []
+    for b in range(B):
+        k = min(int(counts[b]), C)
+        leads, lens, conts, confs = lead[b, :k].tolist(), n_of[lead[b, :k]].tolist(), cont_id[b, :k].tolist(), conf[b, :k].tolist()
+        ids, chars = [], []
+        for c in range(k):
+            seq = [leads[c]] + conts[c][:lens[c] - 1]
+            try: ch = bytes(i - BYTE_OFFSET for i in seq).decode('utf-8')
+            except UnicodeDecodeError: ch, confs[c], seq = '\ufffd', 0.0, [i + BYTE_OFFSET for i in '\ufffd'.encode()]
+            ids += seq; chars.append(ch)
+        out.append({'ids': ids, 'text': ''.join(chars), 'confidences': confs})
+    return out
+
 # %% ../nbs/06_model.ipynb #0e88bfc3
 @patch
 def recognize(self:ImageTextSlotModel,
               pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages (see `imagetextslot.dataset.page_transforms`)
-              tokenizer:ByteTokenizer|None=None, # byte tokenizer (default `byte_tokenizer()`)
+              tokenizer:ByteTokenizer|None=None, # not needed (kept for callers that pass one)
              ) -> list[dict]:
-    "For each page `{'text', 'confidences', 'count'}`: the first `count` slots, markers dropped, one confidence per character."
-    tok = tokenizer or byte_tokenizer()
+    "For each page `{'text', 'confidences', 'count'}`: its text, one confidence per character, and the rounded count (`decode` of `predict`)."
     logits, n = self.predict(pixel_values)
+    return [{k: r[k] for k in ('text', 'confidences', 'count')} for r in self.decode(logits, n)]
+
+@patch
+def decode(self:ImageTextSlotModel,
+           logits:torch.Tensor, # (B, K, V) logits of the first K slots
+           counts:torch.Tensor, # (B,) rounded counts (see `round_counts`)
+          ) -> list[dict]:
+    "For each page `{'ids', 'text', 'confidences', 'count'}`: 'cells' layout by `decode_cells`; the guide's layout cut at the count, special tokens dropped wherever they are."
+    if self.cells:
+        res = decode_cells(logits, counts, self.cfg.slot_attention.bytes_per_cell)
+        return [{**r, 'count': int(k)} for r, k in zip(res, counts.tolist())]
     probs, ids = logits.float().softmax(-1).max(-1)                                 # (B, K)
-    n = n.tolist()
     res = []
-    for b, k in enumerate(n):
-        seq, p = ids[b, :k].tolist(), probs[b, :k].tolist()
-        text, conf = decode_with_confidence(seq, p) # special tokens dropped wherever they are: the counter alone sets the length
-        res.append({'text': text, 'confidences': conf, 'count': k})
+    for b, k in enumerate(counts.tolist()):
+        seq = ids[b, :k].tolist()
+        text, conf = decode_with_confidence(seq, probs[b, :k].tolist())
+        res.append({'ids': seq, 'text': text, 'confidences': conf, 'count': k})
     return res
 
 # %% ../nbs/06_model.ipynb #88f55a0d
@@ -247,7 +324,7 @@ def from_pretrained(cls:ImageTextSlotModel,
 
 _PART_CONFIGS = {'encoder': CNNEncoderConfig, 'slot_attention': SlotAttentionConfig, 'counter': SequenceCounterConfig}
 # Fields added since the first saved models; a config without them means their default, the reference behaviour.
-ADDED_FIELDS = {'encoder.fpn', 'slot_attention.num_blocks', 'slot_attention.self_attn', 'counter.source'}
+ADDED_FIELDS = {'encoder.fpn', 'slot_attention.num_blocks', 'slot_attention.self_attn', 'slot_attention.slot_layout', 'slot_attention.bytes_per_cell', 'counter.source'}
 
 def _read_config(path:Path, # a config.json written by save_pretrained
                 ) -> ModelConfig:
@@ -312,10 +389,9 @@ def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` ge
     return trainable
 
 # %% ../nbs/06_model.ipynb #375b4e1e
-ALIGN = dict(position_prior='gaussian', memory_pos='none', prior_sigma=0.5) # slot attention additions of the presets
+ALIGN = dict(position_prior='gaussian', memory_pos='none', prior_sigma=0.5, slot_layout='cells', bytes_per_cell=3) # slot attention additions of the presets
 COUNTER_ALIGN = dict(count_scale=32.0, grad_scale=0.0) # counter additions of the presets
-TINY = dict(num_slots=448, # pages of our layout hold at most 360 characters; 448 leaves room for two-byte ones
-            encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64, 64), drop_path_rate=0.0),
+TINY = dict(encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64, 64), drop_path_rate=0.0),
             slot_attention=dict(d_model=128, num_heads=4, dropout=0.0),
             counter=dict(d_model=128, hidden_dim=64, dropout=0.0, pooling='presence', grad_scale=1.0), # is there text in each slot? (see 'Memorising a few pages')
             counter_loss_weight=1.0) # the presence loss is a mean binary cross-entropy, on the scale of the slots' own loss
@@ -334,19 +410,23 @@ def preset_config(preset:str='5m', # 'reference', '5m' or 'tiny'
     lay = layout_dict(layout) if layout is not None else default_layout()
     return PRESETS[preset](lay)
 
+def _num_slots(lay:dict) -> int:
+    return lay['cols'] * lay['rows'] * ALIGN['bytes_per_cell']   # every cell of the page owns its slots
+
 def _cfg_5m(lay:dict) -> ModelConfig:
-    return ModelConfig(slot_attention=SlotAttentionConfig(prior_layout=lay, **ALIGN),
-                       counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)))
+    S = _num_slots(lay)
+    return ModelConfig(slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN),
+                       counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)), num_slots=S)
 
 def _cfg_tiny(lay:dict) -> ModelConfig:
-    S = TINY['num_slots']
+    S = _num_slots(lay)
     return ModelConfig(encoder=CNNEncoderConfig(**TINY['encoder']),
                        slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN, **TINY['slot_attention']),
                        counter=SequenceCounterConfig(**{**COUNTER_ALIGN, **TINY['counter']}, count_init=_count_init(lay)),
                        num_slots=S, counter_loss_weight=TINY['counter_loss_weight'])
 
 def _count_init(lay:dict) -> float:
-    return round(0.75 * lay['cols'] * lay['rows']) + 2.0   # a typical page: three quarters full, plus the markers
+    return float(round(0.75 * lay['cols'] * lay['rows']))   # a typical page: three quarters of its cells full
 
 PRESETS = {'reference': None, '5m': _cfg_5m, 'tiny': _cfg_tiny}
 

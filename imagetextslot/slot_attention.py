@@ -33,6 +33,8 @@ class SlotAttentionConfig:
     prior_first_slot:int=1 # slot that holds the first character (slot 0 holds `<|im_start|>`)
     num_blocks:int=1 # cross-attention blocks in a row, each with its own weights (iterative refinement; reference: 1)
     self_attn:str='none' # self-attention among the slots in every block: 'none' (reference), 'before' or 'after' the cross-attention
+    slot_layout:str='bytes' # 'bytes': one query per output token, query k reads token k of the label (reference); 'cells': one query per character cell, which writes the cell's `bytes_per_cell` tokens
+    bytes_per_cell:int=3 # output tokens per character cell with slot_layout='cells': the most UTF-8 bytes a character may have (3: the whole Basic Multilingual Plane)
 
     def __post_init__(self):
         if self.d_model % self.num_heads:
@@ -51,6 +53,26 @@ class SlotAttentionConfig:
         if self.num_blocks < 1: raise ValueError(f"num_blocks must be at least 1, got {self.num_blocks}")
         if self.self_attn not in ('none', 'before', 'after'):
             raise ValueError(f"self_attn must be 'none', 'before' or 'after', got {self.self_attn!r}")
+        if self.slot_layout not in ('bytes', 'cells'): raise ValueError(f"slot_layout must be 'bytes' or 'cells', got {self.slot_layout!r}")
+        if self.slot_layout == 'cells':
+            if not 1 <= self.bytes_per_cell <= 4: raise ValueError(f"bytes_per_cell must be 1 to 4 (UTF-8 characters have at most 4 bytes), got {self.bytes_per_cell}")
+            if self.num_slots % self.bytes_per_cell:
+                raise ValueError(f"with slot_layout='cells', num_slots ({self.num_slots}) must be a multiple of bytes_per_cell ({self.bytes_per_cell}): cells x bytes_per_cell")
+
+    @property
+    def tokens_per_query(self) -> int:
+        "Output tokens each query writes: `bytes_per_cell` in the 'cells' layout, 1 in the 'bytes' layout."
+        return self.bytes_per_cell if self.slot_layout == 'cells' else 1
+
+    @property
+    def num_queries(self) -> int:
+        "Queries that read the page: `num_slots // bytes_per_cell` cells in the 'cells' layout, `num_slots` in the 'bytes' layout."
+        return self.num_slots // self.tokens_per_query
+
+    @property
+    def num_cells(self) -> int|None:
+        "Character cells the queries cover in the 'cells' layout; `None` in the 'bytes' layout."
+        return self.num_queries if self.slot_layout == 'cells' else None
 
 # %% ../nbs/03_slot_attention.ipynb #cb29a2f4
 LAYOUT_KEYS = ('cols', 'rows', 'cell_w', 'cell_h', 'x0', 'y0', 'size')
@@ -189,7 +211,7 @@ class SlotAttention(nn.Module):
                  stride:int=8): # pixels per grid cell (to place the prior)
         super().__init__()
         self.cfg, self.grid = cfg, tuple(grid)
-        S, D = cfg.num_slots, cfg.d_model
+        S, D = cfg.num_queries, cfg.d_model       # S: one query per output token, or per character cell
         self.queries = nn.Parameter(torch.empty(S, D))
         self.slot_pos = nn.Parameter(torch.empty(S, D))
         self.block = SlotBlock(cfg)
@@ -200,7 +222,9 @@ class SlotAttention(nn.Module):
         else: self.memory_pos = None
         self.prior = None
         if cfg.position_prior == 'gaussian':
-            centers = slot_centers(cfg.prior_layout, S, cfg.prior_first_slot) / stride - 0.5
+            first = 0 if cfg.slot_layout == 'cells' else cfg.prior_first_slot   # query c reads cell c; or slot 0 holds `<|im_start|>`
+            centers = slot_centers(cfg.prior_layout, S, first)
+            centers = centers / stride - 0.5
             self.prior = GaussianSlotPrior(centers, self.grid, cfg.prior_sigma)
         self.apply(init_weights)
         for p in (self.queries, self.slot_pos, self.memory_pos if cfg.memory_pos == 'learned' else None):
@@ -214,25 +238,25 @@ class SlotAttention(nn.Module):
     def _inputs(self, memory, n=None):
         if memory.ndim != 3 or memory.shape[1:] != (self.grid[0] * self.grid[1], self.cfg.d_model):
             raise ValueError(f"memory must be (B, {self.grid[0] * self.grid[1]}, {self.cfg.d_model}) for a {self.grid} grid, got {tuple(memory.shape)}")
-        n = self.cfg.num_slots if n is None else n
+        n = self.cfg.num_queries if n is None else n
         x = (self.queries[:n] + self.slot_pos[:n]).expand(memory.shape[0], -1, -1)  # (B, n, D)
         bias = None if self.prior is None else self.prior()[:n]                     # (n, N)
         return x, self.memory_pos, bias
 
     def forward(self,
                 memory:torch.Tensor, # (B, N, D) projected feature tokens
-                num_slots:int|None=None, # compute only the first this many slots (needs `independent`); `None`: all
+                num_slots:int|None=None, # compute only the first this many queries (needs `independent`); `None`: all
                ) -> torch.Tensor:
-        "Slot features `(B, num_slots, d_model)`."
+        "Slot features `(B, num_queries, d_model)`: one per output token, or one per character cell in the 'cells' layout."
         if num_slots is not None:
             if not self.independent: raise ValueError("num_slots needs slots that do not attend to each other (self_attn='none')")
-            if not 1 <= num_slots <= self.cfg.num_slots: raise ValueError(f"num_slots must be in [1, {self.cfg.num_slots}], got {num_slots}")
+            if not 1 <= num_slots <= self.cfg.num_queries: raise ValueError(f"num_slots must be in [1, {self.cfg.num_queries}], got {num_slots}")
         x, pos, bias = self._inputs(memory, num_slots)
         for blk in (self.block, *self.more_blocks): x = blk(x, memory, pos, bias)  # (B, n, D)
         return x
 
     def attention_maps(self, memory:torch.Tensor) -> torch.Tensor: # (B, N, D) projected feature tokens
-        "Head-averaged attention of every slot over the grid, `(B, num_slots, Hf, Wf)`."
+        "Head-averaged attention of every query over the grid, `(B, num_queries, Hf, Wf)`."
         x, pos, bias = self._inputs(memory)
         w = self.block.attn.weights(self.block.norm1(x), memory, pos, bias)  # (B, h, S, N)
         return w.mean(1).unflatten(-1, self.grid)

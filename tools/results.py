@@ -1,32 +1,59 @@
-"""Measure the shipped models, and Tesseract where it is installed, on held-out pages; write results/.
+"""Measure the shipped models, Tesseract and RapidOCR on the same held-out pages, in one run; write results/.
 
-The pages are Python's own documentation (`pydoc_data.topics` of the Python that runs this script)
-rendered at the default `PageLayout()`: text the models never saw in training, at the layout they
-were trained on. Every shipped model reads them on the CPU, in batches of 64, with torch's default
-number of threads. Tesseract 5 (the `tesseract` binary and the `pytesseract` package) reads the
-same pages after the preprocessing that scores best on a small sweep; without it, its row is
-skipped with a message.
+The pages are the held-out sets of `tools/heldout.py` (run it first: `python tools/heldout.py`), read from --heldout:
 
-    python tools/results.py                       # 500 pages, writes results/results.json and results/results.md
-    python tools/results.py --pages 100 --out /tmp/results
+  python-docs  Python's own documentation (`pydoc_data.topics`), almost all English and ASCII;
+  manpages     Debian's translated manual pages in Italian, German, French and Spanish.
+
+Each set is split into ASCII pages and pages with multi-byte characters (UTF-8), and every row is reported on the
+whole set and on each part. Both sets are rendered at the default `PageLayout()`, the layout the models were trained
+on, from text they never saw in training.
+
+Readers, each on the same pages and on the same CPU cores:
+
+  the shipped models   every name in `PRETRAINED`, on the CPU in batches of --batch_size with torch's default threads;
+                       the clean pages are scored with `evaluate`, the altered pages (below) with `read_text`, which
+                       normalises an image as it does for a user (polarity, contrast, grid alignment);
+  Tesseract 5          the `tesseract` binary and `pytesseract`, with the language packs of each page's language
+                       (`eng` for python-docs; `ita+eng`, `deu+eng`, `fra+eng`, `spa+eng` for the manual pages) and
+                       the preprocessing that scores best on a sweep over the first --sweep_pages pages;
+  RapidOCR             `rapidocr-onnxruntime`, whose wheel ships the PP-OCRv4 models (it runs offline), with the
+                       preprocessing that scores best on the same kind of sweep.
+
+A reader that is not installed is skipped with a one-line message. Besides the clean pages, every reader reads four
+altered copies of them: shifted by up to 3 pixels (a random offset per page, fixed by --seed), on a grey background
+(background 60, ink 200), saved as JPEG at quality 75, and binarised at 128. For the models, the density curve is the
+CER on the same pages cut to their first 50, 100, 200 and 300 characters and rendered again, beside the full pages.
+
+    python tools/results.py                        # every held-out page, writes results/results.json and results/results.md
+    python tools/results.py --pages 20 --out /tmp/results --sweep_pages 10
 """
-import argparse, json, os, platform, shutil, sys, time
+import argparse, io, json, os, platform, random, shutil, sys, time, warnings
 from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from imagetextslot.dataset import PageLayout, make_dataset
-from imagetextslot.evaluation import cer, evaluate, exact_match, ned, wer
-from imagetextslot.inference import PRETRAINED, load_pretrained, pretrained_info
+import datasets
+from imagetextslot.dataset import PageLayout, clean_text, render_page
+from imagetextslot.evaluation import cer, evaluate, exact_match, ned
+from imagetextslot.inference import PRETRAINED, load_pretrained, pretrained_info, read_text, shift_page
 
-SOURCE = 'python-docs'
-COLUMNS = ['preset', 'parameters', 'characters per page', 'training time and hardware', 'CER', '1-NED',
-           'exact match', 'counter MAE', 'pages/s on this CPU']
-# The Tesseract sweep: upscale factor, inversion to dark-on-light, page segmentation mode, and how its lines are joined
-# ('' suits char wrapping, where rows break inside words; ' ' suits word wrapping).
-SWEEP = [dict(scale=s, invert=i, psm=p) for s in (3, 4) for i in (True, False) for p in (6, 4)]
+SETS = ('python-docs', 'manpages')
+SET_NAMES = {'python-docs': "Python's documentation", 'manpages': "Debian's translated manual pages (it, de, fr, es)"}
+PARTS = {'all': 'all pages', 'ascii': 'ASCII pages', 'multibyte': 'multi-byte pages'}
+ALTERED = {'shifted': 'shifted up to 3 px', 'grey': 'grey background', 'jpeg': 'JPEG q75', 'binarised': 'binarised'}
+CUTS = (50, 100, 200, 300) # characters kept for the density curve, beside the full pages
+MAX_SHIFT, GREY_BACKGROUND, GREY_INK, JPEG_QUALITY, THRESHOLD = 3, 60, 200, 75, 128
+# Tesseract's language packs for each page's `lang`: the page's language first, English for the code and names in it.
+TESSERACT_LANGS = {'en': 'eng', 'it': 'ita+eng', 'de': 'deu+eng', 'fr': 'fra+eng', 'es': 'spa+eng'}
+# The preprocessing sweeps: upscale factor, inversion to dark-on-light, Tesseract's page segmentation mode, and how the
+# lines are joined ('' suits char wrapping, where rows break inside words; ' ' suits word wrapping).
+TESSERACT_SWEEP = [dict(scale=s, invert=i, psm=p) for s in (3, 4) for i in (True, False) for p in (6, 4)]
+RAPIDOCR_SWEEP = [dict(scale=s, invert=i) for s in (2, 3, 4) for i in (False, True)]
 JOINS = ('', ' ')
 
 
@@ -39,28 +66,91 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def held_out_pages(n:int, seed:int):
-    "`n` pages drawn at random (by `seed`) from every page the source makes at the default layout, and that total."
-    dsd = make_dataset(SOURCE, n_pages=None, val_fraction=0, seed=seed, progress=False) # every page, shuffled by `seed`
-    pages = dsd['train'] # the only split: all of it is held out, as the models never saw this source
-    if n > len(pages): print(f"the source makes only {len(pages)} pages at the default layout: using all of them")
-    return pages.select(range(min(n, len(pages)))), len(pages)
+def load_set(folder:Path, n:int|None, seed:int) -> datasets.Dataset:
+    "A held-out set saved by tools/heldout.py: `n` of its pages (default all), ASCII and multi-byte in the set's proportion, in an order shuffled by `seed`."
+    dsd = datasets.load_from_disk(str(folder))
+    parts = [dsd[s] for s in ('ascii', 'multibyte') if s in dsd and len(dsd[s])]
+    total = sum(len(p) for p in parts)
+    if n is not None and n < total:
+        ks = [round(n * len(p) / total) for p in parts]
+        if len(parts) == 2 and n >= 2: ks[0] = min(max(ks[0], 1), n - 1) # at least one page of each part
+        ks[-1] = n - sum(ks[:-1])
+        parts = [p.select(range(k)) for p, k in zip(parts, ks)]
+    ds = datasets.concatenate_datasets(parts)
+    return ds.select(random.Random(f"results:{seed}").sample(range(len(ds)), len(ds)))
 
 
-def model_row(name:str, pages, batch_size:int) -> dict:
-    "Evaluate a shipped model on the CPU; its table row and its full metrics."
-    model = load_pretrained(name, device='cpu')
+def altered_pages(pages:list[Image.Image], seed:int) -> dict[str, list[Image.Image]]:
+    "The pages as each robustness column reads them: shifted, on grey, through JPEG, binarised (white ink on black in, as stored)."
+    rng = random.Random(f"shift:{seed}")
+    shifts = [(rng.randint(-MAX_SHIFT, MAX_SHIFT), rng.randint(-MAX_SHIFT, MAX_SHIFT)) for _ in pages]
+    grey_lut = [round(GREY_BACKGROUND + (GREY_INK - GREY_BACKGROUND) * v / 255) for v in range(256)]
+    def jpeg(img):
+        buf = io.BytesIO(); img.save(buf, format='JPEG', quality=JPEG_QUALITY)
+        return Image.open(io.BytesIO(buf.getvalue())).convert('L')
+    pages = [p.convert('L') for p in pages]
+    return {'shifted': [shift_page(p, dx, dy) for p, (dx, dy) in zip(pages, shifts)],
+            'grey': [p.point(grey_lut) for p in pages],
+            'jpeg': [jpeg(p) for p in pages],
+            'binarised': [p.point(lambda v: 255 if v >= THRESHOLD else 0) for p in pages]}
+
+
+def scores(preds:list[str], refs:list[str]) -> dict:
+    "CER, 1-NED and exact match on all pages, the ASCII pages and the multi-byte pages (a part with no pages: None)."
+    out = {}
+    for part in PARTS:
+        idx = [i for i, r in enumerate(refs) if part == 'all' or (part == 'ascii') == r.isascii()]
+        if not idx: out[part] = None; continue
+        p, r = [preds[i] for i in idx], [refs[i] for i in idx]
+        out[part] = dict(pages=len(idx), chars=sum(map(len, r)), cer=cer(p, r), ned=ned(p, r), exact_match=exact_match(p, r))
+    return out
+
+
+def cut_pages(pages:datasets.Dataset, n:int) -> datasets.Dataset:
+    "The pages' labels cut to their first `n` characters (trailing spaces dropped, as a page does not show them), rendered again."
+    labels = [clean_text(t[:n].rstrip()) for t in pages['text']]
+    feats = datasets.Features({'pixel_values': datasets.Image(), 'text': datasets.Value('string')})
+    return datasets.Dataset.from_dict({'pixel_values': [render_page(t) for t in labels], 'text': labels}, features=feats)
+
+
+def model_row(name:str, sets:dict, altered:dict, batch_size:int, density:bool) -> dict:
+    "A shipped model on the CPU: clean pages with `evaluate` (timed), altered pages with `read_text`, and the density curve."
     info = pretrained_info(name)
-    evaluate(model, pages, device='cpu', batch_size=batch_size, max_pages=8, progress=False) # warm-up, not timed
-    res = evaluate(model, pages, device='cpu', batch_size=batch_size, progress=False)
-    m = res.metrics
-    return dict(preset=name, parameters=sum(p.numel() for p in model.parameters()),
-                train_step_seconds=info['train_step_seconds'], hardware=info['hardware'],
-                cer=m['cer'], ned=m['ned'], wer=m['wer'], exact_match=m['exact_match'], count_mae=m['count_mae'],
-                length_exact=m['length_exact'], pages_per_s=m['pages_per_s'])
+    model = load_pretrained(name, device='cpu')
+    first = next(iter(sets.values()))
+    evaluate(model, first, device='cpu', batch_size=batch_size, max_pages=8, progress=False) # warm-up, not timed
+    row = dict(system=name, kind='model', parameters=sum(p.numel() for p in model.parameters()),
+               train_step_seconds=info.get('train_step_seconds'), hardware=info.get('hardware'),
+               checkpoint=info.get('checkpoint'), pages_seen=info.get('pages_seen'), notes=info.get('notes'), sets={})
+    pages = seconds = 0
+    for s, ds in sets.items():
+        res = evaluate(model, ds, device='cpu', batch_size=batch_size, progress=False)
+        t = res.table
+        pages += len(ds); seconds += len(ds) / res.metrics['pages_per_s']
+        r = dict(clean=scores(list(t['prediction']), list(t['reference'])),
+                 count_mae=float((t['count_pred'] - t['count_true']).abs().mean()), length_exact=res.metrics['length_exact'])
+        refs = list(ds['text'])
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore') # read_text warns about doubtful pages; the scores say it
+            r['read_text'] = scores(read_text(list(ds['pixel_values']), model=model, batch_size=batch_size, device='cpu'), refs)
+            r['altered'] = {k: scores(read_text(imgs, model=model, batch_size=batch_size, device='cpu'), refs) for k, imgs in altered[s].items()}
+        if density:
+            r['density'] = []
+            for n in CUTS:
+                cut = cut_pages(ds, n)
+                m = evaluate(model, cut, device='cpu', batch_size=batch_size, progress=False).metrics
+                r['density'].append(dict(cut=n, chars=sum(map(len, cut['text'])) / len(cut), cer=m['cer'], exact_match=m['exact_match']))
+            r['density'].append(dict(cut=None, chars=sum(map(len, refs)) / len(refs), cer=r['clean']['all']['cer'],
+                                     exact_match=r['clean']['all']['exact_match']))
+        row['sets'][s] = r
+        print(f"  {s}: CER {100 * r['clean']['all']['cer']:.2f}%, exact {100 * r['clean']['all']['exact_match']:.1f}%")
+    row['pages_per_s'] = pages / seconds
+    return row
 
 
-def tesseract_available() -> str | None:
+# ---- Tesseract
+
+def tesseract_missing() -> str|None:
     "Why Tesseract cannot run here, or None when it can."
     if shutil.which('tesseract') is None: return "the `tesseract` binary is not on PATH (apt-get install -y tesseract-ocr tesseract-ocr-eng)"
     try: import pytesseract
@@ -70,60 +160,108 @@ def tesseract_available() -> str | None:
     return None
 
 
-def prepare(img:Image.Image, scale:int, invert:bool) -> Image.Image:
-    "A page as Tesseract reads it best: grayscale, optionally dark-on-light, upscaled with LANCZOS."
+def tesseract_langs(needed) -> tuple[dict, list[str]]:
+    "The `-l` argument for each page language, from the packs installed, and the packs that are missing."
+    import pytesseract
+    have = set(pytesseract.get_languages())
+    langs, missing = {}, []
+    for l in needed:
+        want = TESSERACT_LANGS.get(l, 'eng').split('+')
+        missing += [w for w in want if w not in have and w not in missing]
+        langs[l] = '+'.join(w for w in want if w in have) or None
+    return langs, missing
+
+
+def upscale(img:Image.Image, scale:int, invert:bool) -> Image.Image:
+    "A page as the peers read it best: grayscale, optionally dark-on-light, upscaled with LANCZOS."
     x = img.convert('L')
     if invert: x = ImageOps.invert(x)
     return x.resize((x.width * scale, x.height * scale), Image.Resampling.LANCZOS)
 
 
-def ocr(images, scale:int, invert:bool, psm:int, workers:int) -> tuple[list[str], float]:
-    "Tesseract's raw text for each page, and the seconds it took, preprocessing included."
-    import pytesseract
-    def one(img): return pytesseract.image_to_string(prepare(img, scale, invert), lang='eng', config=f'--psm {psm}')
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(workers) as ex: out = list(ex.map(one, images)) # each thread waits on one tesseract process
-    return out, time.perf_counter() - t0
+def join_lines(lines, sep:str) -> str:
+    "Lines stripped, blank ones dropped, joined by `sep`: one line of text like the labels."
+    return sep.join(l.strip() for l in lines if l.strip())
 
 
-def join_lines(raw:str, sep:str) -> str:
-    "Tesseract's lines, stripped, blank ones dropped, joined by `sep`: one line of text like the labels."
-    return sep.join(l.strip() for l in raw.splitlines() if l.strip())
-
-
-def tesseract_row(pages, sweep_pages:int, workers:int) -> dict:
-    "Sweep the preprocessing on the first `sweep_pages` pages, then read every page with the best setting."
+def tesseract_reader(langs:dict, workers:int):
+    "A function reading pages with Tesseract at a setting: (images, page languages, scale, invert, psm) -> (lines of each page, seconds)."
     import pytesseract
     os.environ['OMP_THREAD_LIMIT'] = '1' # one thread per tesseract process; `workers` processes share the cores
-    imgs, refs = list(pages['pixel_values']), list(pages['text'])
-    k = min(sweep_pages, len(imgs))
+    def read(images, page_langs, scale:int, invert:bool, psm:int):
+        def one(a):
+            img, l = a
+            return pytesseract.image_to_string(upscale(img, scale, invert), lang=langs[l], config=f'--psm {psm}').splitlines()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(workers) as ex: out = list(ex.map(one, zip(images, page_langs))) # each thread waits on one process
+        return out, time.perf_counter() - t0
+    return read
+
+
+# ---- RapidOCR
+
+def rapidocr_missing() -> str|None:
+    "Why RapidOCR cannot run here, or None when it can."
+    try: import rapidocr_onnxruntime # noqa: F401
+    except ImportError: return "the `rapidocr-onnxruntime` package is not installed (pip install rapidocr-onnxruntime)"
+    except Exception as e: return f"`rapidocr_onnxruntime` does not import: {e}"
+    return None
+
+
+def box_lines(res) -> list[str]:
+    "RapidOCR's boxes as lines of text: boxes whose tops lie within half a box height joined left to right with spaces."
+    boxes = sorted((min(p[1] for p in b), max(p[1] for p in b), min(p[0] for p in b), t) for b, t, _ in (res or []))
+    lines = []
+    for y0, y1, x0, t in boxes:
+        if lines and y0 < lines[-1][0] + 0.5 * (lines[-1][1] - lines[-1][0]): lines[-1][2].append((x0, t))
+        else: lines.append([y0, y1, [(x0, t)]])
+    return [' '.join(t for _, t in sorted(l[2])) for l in lines]
+
+
+def rapidocr_reader(threads:int):
+    "A function reading pages with RapidOCR at a setting: (images, page languages, scale, invert) -> (lines of each page, seconds)."
+    from rapidocr_onnxruntime import RapidOCR
+    engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, use_cls=False) # pages are upright: no angle classifier
+    def read(images, page_langs, scale:int, invert:bool):
+        t0 = time.perf_counter()
+        out = [box_lines(engine(np.asarray(upscale(img, scale, invert).convert('RGB')))[0]) for img in images]
+        return out, time.perf_counter() - t0
+    return read
+
+
+def peer_row(name:str, read, sweep_cfgs:list[dict], sets:dict, altered:dict|None, sweep_pages:int, setting:dict) -> dict:
+    "Sweep a peer's preprocessing on the first pages of every set, then read every page, clean and altered, with the best."
+    k = -(-sweep_pages // len(sets)) # pages of each set in the sweep
+    imgs = [im for ds in sets.values() for im in list(ds['pixel_values'])[:k]]
+    langs = [l for ds in sets.values() for l in list(ds['lang'])[:k]]
+    refs = [t for ds in sets.values() for t in list(ds['text'])[:k]]
     sweep = []
-    for cfg in SWEEP:
-        raw, _ = ocr(imgs[:k], workers=workers, **cfg)
+    for cfg in sweep_cfgs:
+        raw, _ = read(imgs, langs, **cfg)
         for sep in JOINS:
             preds = [join_lines(r, sep) for r in raw]
-            sweep.append(dict(cfg, join=sep, pages=k, cer=cer(preds, refs[:k]), exact_match=exact_match(preds, refs[:k])))
-            print(f"  sweep: scale {cfg['scale']}x, invert {cfg['invert']!s:5}, --psm {cfg['psm']}, join {sep!r:4}: CER {sweep[-1]['cer']:.4f}")
+            sweep.append(dict(cfg, join=sep, pages=len(imgs), cer=cer(preds, refs), exact_match=exact_match(preds, refs)))
+            print(f"  sweep: {', '.join(f'{k} {v}' for k, v in cfg.items())}, join {sep!r}: CER {100 * sweep[-1]['cer']:.2f}%")
     best = min(sweep, key=lambda r: r['cer'])
-    cfg = {c: best[c] for c in ('scale', 'invert', 'psm')}
-    raw, seconds = ocr(imgs, workers=workers, **cfg)
-    preds = [join_lines(r, best['join']) for r in raw]
-    return dict(preset=f"Tesseract {pytesseract.get_tesseract_version()}", parameters=None, train_step_seconds=None, hardware=None,
-                cer=cer(preds, refs), ned=ned(preds, refs), wer=wer(preds, refs), exact_match=exact_match(preds, refs),
-                count_mae=None, length_exact=None, pages_per_s=len(imgs) / seconds,
-                setting=dict(cfg, join=best['join'], lang='eng', resample='LANCZOS', workers=workers, omp_thread_limit=1),
-                sweep=sweep)
+    cfg = {c: best[c] for c in sweep_cfgs[0]}
+    row = dict(system=name, kind='peer', parameters=None, train_step_seconds=None, hardware=None,
+               setting=dict(cfg, join=best['join'], resample='LANCZOS', **setting), sweep=sweep, sets={})
+    pages = seconds = 0
+    for s, ds in sets.items():
+        page_langs, refs = list(ds['lang']), list(ds['text'])
+        raw, t = read(list(ds['pixel_values']), page_langs, **cfg)
+        pages += len(ds); seconds += t
+        r = dict(clean=scores([join_lines(x, best['join']) for x in raw], refs), count_mae=None, length_exact=None)
+        if altered is not None:
+            r['altered'] = {a: scores([join_lines(x, best['join']) for x in read(imgs_a, page_langs, **cfg)[0]], refs)
+                            for a, imgs_a in altered[s].items()}
+        row['sets'][s] = r
+        print(f"  {s}: CER {100 * r['clean']['all']['cer']:.2f}%, exact {100 * r['clean']['all']['exact_match']:.1f}%")
+    row['pages_per_s'] = pages / seconds
+    return row
 
 
-def cells(r:dict, chars:float) -> list[str]:
-    "A row of the Markdown table."
-    hw = r['hardware'].split(' (')[0] if r['hardware'] else None
-    dash = '-'
-    return [r['preset'], f"{r['parameters']:,}" if r['parameters'] else dash, f"{chars:.1f}",
-            f"{r['train_step_seconds']:.1f} s, {hw}" if r['train_step_seconds'] else dash,
-            f"{100 * r['cer']:.2f}%", f"{r['ned']:.4f}", f"{100 * r['exact_match']:.1f}%",
-            f"{r['count_mae']:.2f}" if r['count_mae'] is not None else dash, f"{r['pages_per_s']:.1f}"]
-
+# ---- the report
 
 def markdown_table(header:list[str], rows:list[list[str]]) -> str:
     "A GitHub-flavoured Markdown table."
@@ -131,72 +269,199 @@ def markdown_table(header:list[str], rows:list[list[str]]) -> str:
     return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in rows])
 
 
+def pct(x, digits:int=2) -> str: return '-' if x is None else f"{100 * x:.{digits}f}%"
+
+
+def part(r:dict, p:str, key:str):
+    "One metric of one part of a scores dict, None where the part has no pages."
+    return None if r is None or r.get(p) is None else r[p][key]
+
+
+def systems_table(rows:list[dict]) -> str:
+    "Parameters, training and speed of every reader."
+    tess = next((r['pages_per_s'] for r in rows if r['system'].startswith('Tesseract')), None)
+    out = []
+    for r in rows:
+        hw = r['hardware'].split(' (')[0] if r['hardware'] else None
+        out.append([r['system'], f"{r['parameters']:,}" if r['parameters'] else '-',
+                    f"{r['train_step_seconds']:.1f} s, {hw}" if r['train_step_seconds'] else '-',
+                    f"{r['pages_per_s']:.1f}", f"{r['pages_per_s'] / tess:.1f}x" if tess else '-'])
+    return markdown_table(['reader', 'parameters', 'training time and hardware', 'pages/s on this CPU', "vs Tesseract's pages/s"], out)
+
+
+def set_table(rows:list[dict], s:str) -> str:
+    "CER and exact match of every reader on one set, on all pages and on each part."
+    out = []
+    for r in rows:
+        c = r['sets'][s]['clean']
+        out.append([r['system']] + [pct(part(c, p, 'cer')) for p in PARTS] + [pct(part(c, p, 'exact_match'), 1) for p in PARTS]
+                   + [f"{c['all']['ned']:.4f}", f"{r['sets'][s]['count_mae']:.2f}" if r['sets'][s]['count_mae'] is not None else '-'])
+    return markdown_table(['reader', 'CER', 'CER, ASCII', 'CER, multi-byte', 'exact match', 'exact, ASCII', 'exact, multi-byte',
+                           '1-NED', 'counter MAE'], out)
+
+
+def robustness_table(rows:list[dict]) -> str:
+    "CER on all pages of each set, clean and altered."
+    out = []
+    for r in rows:
+        for s, v in r['sets'].items():
+            if 'altered' not in v: continue
+            base = v.get('read_text', v['clean'])
+            out.append([r['system'], s, pct(part(base, 'all', 'cer'))] + [pct(part(v['altered'][a], 'all', 'cer')) for a in ALTERED])
+    return markdown_table(['reader', 'set', 'clean'] + list(ALTERED.values()), out)
+
+
+def density_table(rows:list[dict]) -> str:
+    "CER at each cut of the pages, and on the full pages."
+    out = []
+    for r in rows:
+        for s, v in r['sets'].items():
+            if 'density' in v:
+                out.append([r['system'], s] + [pct(d['cer']) for d in v['density']] + [f"{v['density'][-1]['chars']:.0f}"])
+    return markdown_table(['model', 'set'] + [f"{n} chars" for n in CUTS] + ['full page', 'characters on a full page'], out)
+
+
+def sweep_table(t:dict) -> str:
+    "A peer's preprocessing sweep."
+    keys = [k for k in t['sweep'][0] if k not in ('join', 'pages', 'cer', 'exact_match')]
+    return markdown_table(keys + ['join', 'CER', 'exact match'],
+                          [[str(r[k]) for k in keys] + [repr(r['join']), pct(r['cer']), pct(r['exact_match'], 1)] for r in t['sweep']])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog='\n\n'.join(__doc__.split('\n\n')[1:]))
-    p.add_argument('--pages', type=int, default=500, help='held-out pages to read (default: 500)')
+    p.add_argument('--heldout', default='data/heldout', help='folder of the held-out sets written by tools/heldout.py (default: data/heldout)')
+    p.add_argument('--sets', nargs='+', choices=SETS, default=list(SETS), help='the sets to read (default: both)')
+    p.add_argument('--pages', type=int, default=None, help='pages of each set to read (default: all of them)')
     p.add_argument('--out', default='results', help='folder for results.json and results.md (default: results)')
-    p.add_argument('--seed', type=int, default=0, help='which pages are drawn (default: 0)')
+    p.add_argument('--seed', type=int, default=0, help='the page order and the shifts (default: 0)')
     p.add_argument('--batch_size', type=int, default=64, help='pages per forward pass of the models (default: 64)')
-    p.add_argument('--sweep_pages', type=int, default=50, help='pages of the Tesseract preprocessing sweep (default: 50)')
+    p.add_argument('--sweep_pages', type=int, default=50, help="pages of the peers' preprocessing sweeps, shared among the sets (default: 50)")
     p.add_argument('--no_tesseract', action='store_true', help='skip Tesseract even where it is installed')
+    p.add_argument('--no_rapidocr', action='store_true', help='skip RapidOCR even where it is installed')
+    p.add_argument('--no_peer_robustness', action='store_true', help='read only the clean pages with Tesseract and RapidOCR')
+    p.add_argument('--no_density', action='store_true', help='skip the density curve')
     a = p.parse_args(argv)
-    if a.pages < 1: p.error('--pages must be at least 1')
+    if a.pages is not None and a.pages < 1: p.error('--pages must be at least 1')
+    if a.sweep_pages < 1: p.error('--sweep_pages must be at least 1')
 
+    datasets.disable_progress_bars()
+    heldout = Path(a.heldout)
+    missing = [s for s in a.sets if not (heldout / s / 'dataset_dict.json').exists()]
+    if missing:
+        print(f"no held-out set {', '.join(missing)} in {heldout}: build the sets with `python tools/heldout.py --out {heldout}`")
+        return 1
+    sets = {s: load_set(heldout / s, a.pages, a.seed) for s in a.sets}
+    stats = json.loads((heldout / 'stats.json').read_text()) if (heldout / 'stats.json').exists() else {}
+    altered = {s: altered_pages(list(ds['pixel_values']), a.seed) for s, ds in sets.items()}
     threads = torch.get_num_threads()
-    pages, total = held_out_pages(a.pages, a.seed)
-    chars = sum(len(t) for t in pages['text']) / len(pages)
     layout = PageLayout()
-    source = (f"{SOURCE}: Python's own documentation (pydoc_data.topics of Python {platform.python_version()}), "
-              f"{len(pages)} of the {total} pages it makes at the default layout, drawn with seed {a.seed}; never seen in training")
-    print(f"pages: {source}")
+    described = {}
+    for s, ds in sets.items():
+        n_multi = sum(not t.isascii() for t in ds['text'])
+        langs = sorted(set(ds['lang']))
+        described[s] = dict(pages=len(ds), ascii=len(ds) - n_multi, multibyte=n_multi, languages=langs,
+                            chars_per_page=sum(map(len, ds['text'])) / len(ds),
+                            source=stats.get('sets', {}).get(s, {}).get('source'))
+        print(f"{s}: {len(ds)} pages ({len(ds) - n_multi} ASCII, {n_multi} multi-byte), languages {', '.join(langs)}, "
+              f"{described[s]['chars_per_page']:.1f} characters a page")
     print(f"layout: {layout.font} {layout.font_size} px, {layout.cols} x {layout.rows} cells, {layout.wrap} wrapping")
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores visible, torch {torch.__version__} with {threads} threads")
 
-    rows = []
+    rows, skipped = [], {}
     for name in PRETRAINED:
-        print(f"evaluating {name} ...")
-        rows.append(model_row(name, pages, a.batch_size))
-    skipped = 'skipped with --no_tesseract' if a.no_tesseract else tesseract_available()
-    if skipped: print(f"Tesseract: {skipped}; its row is left out")
-    else:
-        print(f"Tesseract: sweeping the preprocessing on {min(a.sweep_pages, len(pages))} pages ...")
-        rows.append(tesseract_row(pages, a.sweep_pages, workers=threads))
+        print(f"{name} ...")
+        try: rows.append(model_row(name, sets, altered, a.batch_size, density=not a.no_density))
+        except Exception as e:
+            skipped[name] = f"does not load or run here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+            print(f"{name}: {skipped[name]}; its row is left out")
 
-    table = markdown_table(COLUMNS, [cells(r, chars) for r in rows])
+    peer_altered = None if a.no_peer_robustness else altered
+    why = 'skipped with --no_tesseract' if a.no_tesseract else tesseract_missing()
+    if not why:
+        langs, lacking = tesseract_langs(sorted({l for ds in sets.values() for l in ds['lang']}))
+        if lacking: print(f"Tesseract: no language pack {', '.join(lacking)} (apt-get install -y "
+                          f"{' '.join('tesseract-ocr-' + l for l in lacking)}); reading without it")
+        if not any(langs.values()): why = "no language pack that the pages need is installed"
+    if why: skipped['Tesseract'] = why; print(f"Tesseract: {why}; its row is left out")
+    else:
+        import pytesseract
+        print(f"Tesseract {pytesseract.get_tesseract_version()}: sweeping the preprocessing ...")
+        rows.append(peer_row(f"Tesseract {pytesseract.get_tesseract_version()}", tesseract_reader(langs, threads), TESSERACT_SWEEP,
+                             sets, peer_altered, a.sweep_pages, dict(langs=langs, workers=threads, omp_thread_limit=1)))
+
+    why = 'skipped with --no_rapidocr' if a.no_rapidocr else rapidocr_missing()
+    if why: skipped['RapidOCR'] = why; print(f"RapidOCR: {why}; its row is left out")
+    else:
+        try: v = version('rapidocr-onnxruntime')
+        except PackageNotFoundError: v = '?'
+        print(f"RapidOCR {v}: sweeping the preprocessing ...")
+        rows.append(peer_row(f"RapidOCR {v}", rapidocr_reader(threads), RAPIDOCR_SWEEP, sets, peer_altered, a.sweep_pages,
+                             dict(models='PP-OCRv4 det + rec (ch) from the wheel', angle_classifier=False, threads=threads,
+                                  lines='boxes grouped into rows by their tops, joined left to right with spaces')))
+
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     record = dict(command=' '.join(['python', 'tools/results.py'] + (sys.argv[1:] if argv is None else list(argv))),
-                  source=source, pages=len(pages), pages_in_source=total, seed=a.seed, chars_per_page=chars,
-                  layout=layout.to_dict(), python=platform.python_version(), torch=torch.__version__,
-                  cpu=cpu_name(), cpu_count=os.cpu_count(), torch_threads=threads, batch_size=a.batch_size,
-                  tesseract_skipped=skipped, rows=rows)
+                  heldout=str(heldout), sets=described, seed=a.seed, layout=layout.to_dict(),
+                  altered=dict(max_shift=MAX_SHIFT, grey_background=GREY_BACKGROUND, grey_ink=GREY_INK,
+                               jpeg_quality=JPEG_QUALITY, threshold=THRESHOLD),
+                  python=platform.python_version(), torch=torch.__version__, cpu=cpu_name(), cpu_count=os.cpu_count(),
+                  torch_threads=threads, batch_size=a.batch_size, skipped=skipped, rows=rows)
     (out/'results.json').write_text(json.dumps(record, indent=1, ensure_ascii=False) + '\n')
 
-    notes = [f"Pages: {source}. Layout: {layout.font} {layout.font_size} px, {layout.cols} x {layout.rows} cells "
-             f"({layout.capacity} characters), {layout.wrap} wrapping, the layout the models were trained on.",
-             f"Speed: on {cpu_name()} ({os.cpu_count()} cores visible, shared with other work), torch {torch.__version__} "
-             f"with {threads} threads, batches of {a.batch_size}; pages/s counts the forward passes and decoding.",
-             "Training time: `train_step_seconds` of `imagetextslot/weights/<preset>/training.json`, the optimizer steps' wall time; "
-             + '; '.join(f"{', '.join(r['preset'] for r in rows if r['hardware'] == hw)}: {hw}"
-                        for hw in dict.fromkeys(r['hardware'] for r in rows if r['hardware'])) + '.',
-             "CER: edits / reference characters over all pages; 1-NED: mean over pages of 1 - edits / max length; "
-             "exact match: pages read without an error; counter MAE: mean |predicted - true| token count."]
-    t = next((r for r in rows if 'setting' in r), None)
-    if t:
-        s = t['setting']
-        notes.append(f"{t['preset']} (`lang='eng'`): upscaled {s['scale']}x with LANCZOS, {'inverted to dark-on-light' if s['invert'] else 'not inverted'}, "
-                     f"`--psm {s['psm']}`, lines joined with {s['join']!r}: the best CER of the sweep below on the first "
-                     f"{t['sweep'][0]['pages']} pages. It has no parameters to train and no counter. Speed: {s['workers']} tesseract "
-                     f"processes at a time, one thread each (`OMP_THREAD_LIMIT=1`), on the same cores, preprocessing included.")
-        sweep = markdown_table(['scale', 'inverted', '--psm', 'join', 'CER', 'exact match'],
-                               [[f"{r['scale']}x", str(r['invert']), str(r['psm']), repr(r['join']), f"{100 * r['cer']:.2f}%",
-                                 f"{100 * r['exact_match']:.1f}%"] for r in t['sweep']])
-    else: notes.append(f"Tesseract: {skipped}; its row is left out.")
-    md = ['# Results on held-out pages', '', table, ''] + [f"- {n}" for n in notes]
-    if t: md += ['', f"## Tesseract preprocessing sweep ({t['sweep'][0]['pages']} pages)", '', sweep]
+    md = ['# Results on held-out pages', '']
+    for s, d in described.items():
+        md += [f"## {s}: {SET_NAMES[s]}", '',
+               f"{d['pages']} pages ({d['ascii']} ASCII, {d['multibyte']} with multi-byte characters), "
+               f"{d['chars_per_page']:.1f} characters a page; languages: {', '.join(d['languages'])}.", '',
+               set_table(rows, s), '']
+    md += ['## Readers and speed', '', systems_table(rows), '']
+    if any('altered' in v for r in rows for v in r['sets'].values()):
+        md += ['## Robustness: CER on altered copies of the same pages', '', robustness_table(rows), '']
+    if any('density' in v for r in rows for v in r['sets'].values()):
+        md += ['## Density: CER on the same pages cut to their first characters', '', density_table(rows), '']
+    notes = [f"Pages: the held-out sets of `tools/heldout.py` in `{heldout}`; " +
+             '; '.join(f"{s}: {d['source']}" for s, d in described.items() if d['source']) +
+             f". Layout: {layout.font} {layout.font_size} px, {layout.cols} x {layout.rows} cells ({layout.capacity} characters), "
+             f"{layout.wrap} wrapping, the layout the models were trained on; the models never saw this text.",
+             "CER: edits / reference characters over the pages; 1-NED: mean over pages of 1 - edits / max length; exact match: "
+             "pages read without an error; counter MAE: mean |predicted - true| count (characters for a model with a slot per "
+             "character cell, tokens for one with a slot per byte). ASCII pages have labels of ASCII characters only; "
+             "multi-byte pages have at least one character that takes 2 to 4 bytes in UTF-8.",
+             f"Speed: on {cpu_name()} ({os.cpu_count()} cores visible, shared with other work), every reader on the same "
+             f"{threads} threads; the models in batches of {a.batch_size} with torch {torch.__version__}, forward passes and decoding "
+             "counted; the peers with their preprocessing counted, over the clean pages of every set.",
+             "Training time: `train_step_seconds` of `imagetextslot/weights/<preset>/training.json`, the optimizer steps' wall time.",
+             f"Robustness: the same pages shifted by a random offset of up to {MAX_SHIFT} px on each axis (seed {a.seed}), "
+             f"recoloured to background {GREY_BACKGROUND} and ink {GREY_INK}, saved as JPEG at quality {JPEG_QUALITY}, or thresholded "
+             f"at {THRESHOLD}. The models read them with `read_text`, which normalises an image as it does for any user, and "
+             "their 'clean' column is `read_text` on the unaltered pages (the set tables use `evaluate` on the stored pages). "
+             "The peers read them with the preprocessing chosen on the clean pages.",
+             f"Density: each page's label cut to its first {', '.join(map(str, CUTS))} characters (trailing spaces dropped) and "
+             "rendered again with `render_page`."]
+    for r in rows:
+        if r['kind'] == 'model':
+            notes.append(f"`{r['system']}`: {r['checkpoint']}, {r['pages_seen']:,} pages seen" + (f"; {r['notes']}" if r.get('notes') else '') + '.')
+    for r in rows:
+        if r['kind'] != 'peer': continue
+        s = r['setting']
+        how = (f"upscaled {s['scale']}x with LANCZOS, {'inverted to dark-on-light' if s['invert'] else 'not inverted'}, "
+               + (f"`--psm {s['psm']}`, " if 'psm' in s else '') + f"lines joined with {s['join']!r}")
+        if 'langs' in s:
+            notes.append(f"{r['system']}: {how}; language packs {', '.join(f'{k}: `-l {v}`' for k, v in s['langs'].items())}. "
+                         f"{s['workers']} tesseract processes at a time, one thread each (`OMP_THREAD_LIMIT=1`).")
+        else:
+            notes.append(f"{r['system']}: {how}; {s['models']}, no angle classifier (the pages are upright), onnxruntime on "
+                         f"{s['threads']} threads; {s['lines']}. Its recognition dictionary lacks many accented letters.")
+    for name, why in skipped.items(): notes.append(f"{name}: {why}; its row is left out.")
+    md += ['## Notes', ''] + [f"- {n}" for n in notes]
+    for r in rows:
+        if r['kind'] == 'peer':
+            md += ['', f"## {r['system']}: preprocessing sweep ({r['sweep'][0]['pages']} pages, the first of each set)", '', sweep_table(r)]
     md += ['', f"Made with `{record['command']}`."]
     (out/'results.md').write_text('\n'.join(md) + '\n')
-    print(); print(table); print(); print(f"wrote {out/'results.json'} and {out/'results.md'}")
+    print(); print('\n'.join(md[:md.index('## Notes')])); print(f"wrote {out/'results.json'} and {out/'results.md'}")
     return 0
 
 
