@@ -341,7 +341,8 @@ def render_page(text:str, # text that fits one page (see `paginate`); it is clea
     t = clean_text(text, L)
     pages = _pages(t, L)
     if len(pages) > 1:
-        raise ValueError(f"the text fills {len(pages)} pages of this layout ({len(t)} characters, {L.capacity} cells a page): "
+        raise ValueError(f"the text fills {len(pages)} pages of this layout ({len(t)} characters, {len(t.encode())} UTF-8 bytes; "
+                         f"a page holds {L.capacity} cells and at most {L.max_tokens - 2} bytes, PageLayout.max_tokens): "
                          "split it with paginate(text) and render each page, or use render_pages(text)")
     return _draw(t, pages[0] if pages else [], L)
 
