@@ -555,11 +555,15 @@ def read_cli(images:Param("image files (`scan.tif#2`: its second frame), or fold
              resize:Param("'fit' pads smaller images and shrinks larger ones; 'error' refuses all but 128x128", str, choices=['fit', 'error'])='fit',
              invert:Param("'auto' inverts images whose ink is darker than their background; 'yes' or 'no' always or never inverts", str, choices=['auto', 'yes', 'no'])='auto',
              no_align:bool=False, # read the image where it is, without moving its ink onto the trained grid
+             threads:int|None=None, # CPU threads for PyTorch (default: PyTorch's choice; 1 is steadier on a busy machine)
             ) -> int:
-    "Print the text of each page; exit code 1 if any image could not be read, 2 for a bad option."
+    "Print the text of each page (one image: the text; several: `file<TAB>text` lines); exit code 1 if any image could not be read, 2 for a bad option."
     err = lambda msg: print(f"imagetextslot-read: {msg}", file=sys.stderr)
-    try: _check_batch_size(batch_size); dev = check_device(device)
+    try:
+        _check_batch_size(batch_size); dev = check_device(device)
+        if threads is not None and threads < 1: raise ValueError(f"--threads must be 1 or more, got {threads}")
     except ValueError as e: err(f"error: {e}"); return 2
+    if threads: torch.set_num_threads(threads)
     try: net = _resolve_model(model, dev)
     except (FileNotFoundError, NotADirectoryError, ValueError, OSError, RuntimeError) as e: err(f"error: {e}"); return 1
     items, pages, failed, notes = _expand(images), {}, {}, {}
@@ -578,11 +582,15 @@ def read_cli(images:Param("image files (`scan.tif#2`: its second frame), or fold
         if msg := confidence_warning(r, items[i][0]): notes[i].append(msg)
     for i in sorted(notes):
         for msg in notes[i]: err(f"warning: {msg}")
-    if json:
-        rows = [{'file': name, **res[i], 'warnings': notes[i]} if i in res else {'file': name, 'error': failed[i]}
-                for i, (name, *_) in enumerate(items)]
-        print(_dumps(rows))
-    else:
-        for i, (name, *_) in enumerate(items):
-            if i in res: print(_one_line(res[i]['text']) if len(items) == 1 else f"{name}\t{_one_line(res[i]['text'])}")
+    try:
+        if json:
+            rows = [{'file': name, **res[i], 'warnings': notes[i]} if i in res else {'file': name, 'error': failed[i]}
+                    for i, (name, *_) in enumerate(items)]
+            print(_dumps(rows))
+        else:
+            for i, (name, *_) in enumerate(items):
+                if i in res: print(_one_line(res[i]['text']) if len(items) == 1 else f"{name}\t{_one_line(res[i]['text'])}")
+        sys.stdout.flush()
+    except BrokenPipeError:   # the reader of our output stopped early (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so that the flush at exit does not fail again
     return 1 if failed else 0
