@@ -87,16 +87,14 @@ def flops_per_page(model:nn.Module, # an `ImageTextSlotModel`
                    by_part:bool=False, # return a dict of FLOPs per top-level part instead of the total
                    batch_size:int=2, # pages in the counted forward pass
                   ):
-    "FLOPs of one page's forward pass as `FlopCounterMode` counts them (matmuls, convolutions, attention; a multiply-add is 2); `by_part`: per top-level part, plus `(own)` for work outside them."
+    "FLOPs of one page's forward pass as `FlopCounterMode` counts them (matmuls, convolutions, attention; a multiply-add is 2); `by_part`: per top-level part."
     counter = FlopCounterMode(display=False)
     size = getattr(getattr(model, 'cfg', None), 'image_size', PAGE_SIZE)
     # the math attention backend is made of matmuls the counter sees; the fused CPU kernel is not counted
     with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH): model(torch.zeros(batch_size, 1, size, size))
     if not by_part: return counter.get_total_flops() / batch_size
     counts, root = counter.get_flop_counts(), type(model).__name__
-    parts = {k[len(root) + 1:]: sum(v.values()) / batch_size for k, v in counts.items() if k.startswith(root + '.') and k.count('.') == 1}
-    own = counter.get_total_flops() / batch_size - sum(parts.values())   # work of the model's own code, e.g. a head it calls by a method
-    return {**parts, '(own)': own} if own else parts
+    return {k[len(root) + 1:]: sum(v.values()) / batch_size for k, v in counts.items() if k.startswith(root + '.') and k.count('.') == 1}
 
 def matmul_rate(n:int=2048, # side of the square matrices
                 reps:int=5, # timed repeats (the fastest counts)

@@ -53,9 +53,10 @@ class SequenceCounter(nn.Module):
     "Slot features `(B, S, D)` (or feature tokens, with `source='memory'`) -> predicted number of tokens `(B, 1)`: an MLP on their mean (or on each, summed)."
     def __init__(self,
                  cfg:SequenceCounterConfig, # counter shape
-                 num_slots:int=1024): # number of vectors it pools: slots S, or feature tokens with `source='memory'` (used by `pooling='sum'` to place `count_init`)
+                 num_slots:int=1024, # number of vectors it pools: slots S, or feature tokens with `source='memory'` (used by `pooling='sum'` to place `count_init`)
+                 offset:int=2): # `pooling='presence'`: added to the last present slot's index (2: itself and the end marker; 1 for a character cell)
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.offset = cfg, offset
         self.fc1, self.act, self.drop = nn.Linear(cfg.d_model, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout)
         self.fc2 = nn.Linear(cfg.hidden_dim, 1)
         self.apply(init_weights)
@@ -84,9 +85,16 @@ class SequenceCounter(nn.Module):
         last = torch.where(logits > 0, k, -1).max(1, keepdim=True).values   # -1 when no slot holds text
         return (last + offset).float()
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, S, D) slot features
-        "Predicted token count `(B, 1)`."
-        if self.cfg.pooling == 'presence': return self.count_from_logits(self.presence_logits(x))
+    def forward(self,
+                x:torch.Tensor, # (B, S, D) slot features
+                return_logits:bool=False, # also return the per-slot logits of a `pooling='presence'` counter (the loss needs them)
+               ):
+        "Predicted count `(B, 1)`; with `return_logits`, `(count, logits)`, the logits `(B, S)` for a presence counter and `None` otherwise."
+        if self.cfg.pooling == 'presence':
+            logits = self.presence_logits(x)
+            count = self.count_from_logits(logits, self.offset)
+            return (count, logits) if return_logits else count
+        if return_logits: return self(x), None
         x = self._scaled(x)
         if self.cfg.pooling == 'mean':
             return self.fc2(self.drop(self.act(self.fc1(x.mean(1))))) * self.cfg.count_scale   # (B, 1)

@@ -77,7 +77,7 @@ class ImageTextSlotModel(nn.Module):
         self.slot_attention = SlotAttention(sa, grid=cfg.grid, stride=cfg.encoder.stride)
         self.classifier = ClassifierHead(sa.d_model, cfg.vocab_size, sa.tokens_per_query)
         n_counted = cfg.grid[0] * cfg.grid[1] if cfg.counter.source == 'memory' else (sa.num_cells or cfg.num_slots)
-        self.counter = SequenceCounter(cfg.counter, n_counted)
+        self.counter = SequenceCounter(cfg.counter, n_counted, offset=1 if sa.slot_layout == 'cells' else 2)
         init_weights(self.proj)
 
     def _check(self, pixel_values):
@@ -96,10 +96,7 @@ class ImageTextSlotModel(nn.Module):
               x:torch.Tensor|None, # (B, S, D) slot features (unused by a counter on the memory)
              ) -> tuple[torch.Tensor, torch.Tensor|None]:
         "The counter's `(B, 1)` count and, for a `pooling='presence'` counter, its logits `(B, P)` per slot (per cell in the 'cells' layout; the loss needs them)."
-        if self.cfg.counter.pooling == 'presence':
-            logits = self.counter.presence_logits(x)
-            return self.counter.count_from_logits(logits, offset=1 if self.cells else 2), logits
-        return self.counter(memory if self.cfg.counter.source == 'memory' else x), None
+        return self.counter(memory if self.cfg.counter.source == 'memory' else x, return_logits=True)
 
     @property
     def cells(self) -> bool:
