@@ -4,8 +4,8 @@
 
 # %% ../nbs/10_benchmarks.ipynb #6338be7b
 from __future__ import annotations
-import copy, json, platform, statistics, tempfile, time, warnings
-from contextlib import contextmanager
+import copy, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time, warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import pandas as pd
 import torch
@@ -17,7 +17,8 @@ from fastcore.script import call_parse
 from .encoder import init_weights
 from .slot_attention import SwiGLU
 from .model import ImageTextSlotModel
-from .dataset import PAGE_SIZE, render_page, page_transforms, paginate, python_docs_texts, make_dataset
+from .tokenizer import byte_tokenizer
+from .dataset import PAGE_SIZE, Collate, render_page, page_transforms, paginate, python_docs_texts, make_dataset
 from .evaluation import evaluate, cer
 from .inference import load_pretrained
 
@@ -25,8 +26,8 @@ from .inference import load_pretrained
 __all__ = ['num_threads', 'round_times', 'best_times', 'median_ratio', 'machine_info', 'random_pages', 'flops_per_page',
            'matmul_rate', 'limit_table', 'time_by_layer', 'ARDecoder', 'ar_decoder_for', 'ar_read', 'decoder_params',
            'sample_text', 'latency_vs_length', 'plot_latency', 'export_onnx', 'onnx_session', 'onnx_forward',
-           'check_onnx', 'onnx_vs_torch', 'inference_variants', 'eval_pages', 'bf16_accuracy', 'run_benchmarks',
-           'bench_cli']
+           'check_onnx', 'onnx_vs_torch', 'inference_variants', 'eval_pages', 'bf16_accuracy', 'cold_start',
+           'busy_core', 'busy_threads', 'run_benchmarks', 'bench_cli']
 
 # %% ../nbs/10_benchmarks.ipynb #4019d7c9
 @contextmanager
@@ -493,6 +494,53 @@ def bf16_accuracy(model:ImageTextSlotModel, # the model
                           'pages read as in fp32': (r.table['prediction'] == res['fp32'].table['prediction']).mean(),
                           'pages/s (evaluate)': r.metrics['pages_per_s']} for k, r in res.items()]).set_index('precision')
 
+# %% ../nbs/10_benchmarks.ipynb #f8a905da
+def _exe(name:str) -> str: return shutil.which(name) or str(Path(sys.executable).parent/name)
+
+def cold_start(reps:int=3, # timed rounds (taking turns)
+              ) -> pd.DataFrame:
+    "Seconds of fresh processes, the fastest of `reps`: `import torch`, `imagetextslot-read --help`, and `imagetextslot-read` of one page with the tiny model; each as a ratio to `import torch`."
+    with tempfile.TemporaryDirectory() as d:
+        page = Path(d)/'page.png'
+        render_page(sample_text()[:200]).save(page)
+        cmds = {'python -c "import torch"': [sys.executable, '-c', 'import torch'],
+                'imagetextslot-read --help': [_exe('imagetextslot-read'), '--help'],
+                'imagetextslot-read page.png': [_exe('imagetextslot-read'), str(page), '--threads', '1']}
+        t = best_times({k: (lambda c=c: subprocess.run(c, check=True, capture_output=True)) for k, c in cmds.items()}, reps, warmup=1)
+    base = t['python -c "import torch"']
+    return pd.DataFrame({'seconds': t, 'vs import torch': {k: v / base for k, v in t.items()}})
+
+# %% ../nbs/10_benchmarks.ipynb #9ff219ff
+@contextmanager
+def busy_core():
+    "Context manager: another process keeps one core busy (a spinning Python loop) inside the block."
+    p = subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+    try:
+        time.sleep(0.2)                                                       # let it start spinning
+        yield
+    finally: p.kill(); p.wait()
+
+def busy_threads(model:ImageTextSlotModel, # the model to time (trained in place for the training step's timing, then restored)
+                 reps:int=3, # timed rounds
+                 batch_size:int=16, # pages of the training step
+                ) -> pd.DataFrame:
+    "Seconds a page reading one page and in a training step, with torch's default threads and with one; quiet, and with one core busy."
+    text = sample_text()[:300]
+    batch = Collate(byte_tokenizer())([{'pixel_values': page_transforms()(render_page(text)), 'text': f"<|im_start|>{text}<|im_end|>"}] * batch_size)
+    state = copy.deepcopy(model.state_dict())
+    def read():
+        with torch.inference_mode(): model.eval()(pixel_values=batch['pixel_values'][:1])
+    def step():
+        model.train().zero_grad(); model(**batch)['loss'].backward()
+    rows, default = {}, torch.get_num_threads()
+    for load, ctx in (('quiet', nullcontext), ('one core busy', busy_core)):
+        with ctx():
+            for n in dict.fromkeys((default, 1)):
+                with num_threads(n): t = best_times({'read a page': read, 'training step': step}, reps)
+                rows[(load, n)] = {'read a page (s)': t['read a page'], 'training (s/page)': t['training step'] / batch_size}
+    model.load_state_dict(state); model.zero_grad(set_to_none=True); model.eval()
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis(['machine', 'threads'])
+
 # %% ../nbs/10_benchmarks.ipynb #5a103e82
 def _records(df:pd.DataFrame) -> list: return json.loads(df.reset_index().to_json(orient='records'))
 
@@ -535,19 +583,28 @@ def run_benchmarks(quick:bool=False, # the short version: small batches, few rou
             sess = onnx_session(path)
             c = check_onnx(m, sess, pages)
             res[f'onnx check {name}'] = c
-            out(f"4. ONNX ({name}): " + ', '.join(f'{k} {v:.3g}' for k, v in c.items()))
+            out(f"3. ONNX ({name}): " + ', '.join(f'{k} {v:.3g}' for k, v in c.items()))
             t = onnx_vs_torch(m, path, (1, b), reps, threads=(None, 1))
             res[f'onnx speed {name}'] = _records(t)
             show('', t)
             t = inference_variants(m, b, reps, compile=compile, onnx_path=path)
             res[f'variants {name}'] = _records(t)
-            show(f"5. inference options, {name}, batches of {b}, one thread", t)
+            show(f"4. inference options, {name}, batches of {b}, one thread", t)
 
     ds = eval_pages(16 if quick else 64)
     for name, m in few.items():
         t = bf16_accuracy(m, ds)
         res[f'bf16 {name}'] = _records(t)
-        show(f"5. bf16 autocast accuracy, {name}, {len(ds)} held-out pages of the Python docs", t)
+        show(f"   bf16 autocast accuracy, {name}, {len(ds)} held-out pages of the Python docs", t)
+
+    t = cold_start(reps)
+    res['cold start'] = _records(t)
+    show("6. start-up: fresh processes, the fastest of each, against python -c 'import torch'", t)
+    t = busy_threads(models['tiny'], reps, batch_size=b)
+    res['threads'] = _records(t)
+    show(f"   threads: seconds a page, tiny, with torch's default threads and with one; quiet, and with one core busy", t)
+    from imagetextslot.cli import default_threads
+    out(f"   the commands' default now: {default_threads()} thread(s) (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     return res
 
 @call_parse

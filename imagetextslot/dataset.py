@@ -5,7 +5,7 @@
 # %% ../nbs/01_dataset.ipynb #da8e1ce4
 from __future__ import annotations
 import contextlib, functools, gzip, itertools, json, math, os, random, re, shutil, string, subprocess, unicodedata, warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, asdict, fields, replace
 from typing import NamedTuple
 from datetime import datetime
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from torchvision.transforms import v2
 from fastcore.script import call_parse, Param
 
 # %% auto #0
@@ -21,7 +20,7 @@ __all__ = ['PIXEL_MEAN', 'PIXEL_STD', 'PAGE_SIZE', 'MAX_SLOTS', 'LANGUAGES', 'CO
            'find_font', 'PageLayout', 'clean_text', 'paginate', 'render_pages', 'render_page', 'char_positions',
            'synthetic_text', 'synthetic_texts', 'python_docs_texts', 'man_text', 'manpage_texts', 'file_texts',
            'disk_texts', 'hub_texts', 'text_source', 'make_dataset', 'load_layout', 'pixel_stats', 'page_transforms',
-           'MyDataset', 'Collate', 'data_cli']
+           'pages_tensor', 'MyDataset', 'Collate', 'augment_pages', 'data_cli']
 
 # %% ../nbs/01_dataset.ipynb #1e5ca9b0
 PIXEL_MEAN = 0.1533 # mean pixel of the original pages, in [0, 1]
@@ -361,9 +360,11 @@ def char_positions(label:str, # the label of one page (from `paginate`)
 
 # %% ../nbs/01_dataset.ipynb #93325909
 LANGUAGES = {'it_IT': 4, 'en_US': 2, 'fr_FR': 1, 'de_DE': 1, 'es_ES': 1, 'nl_NL': 1} # Faker locales and weights
-COVERAGE_CHARS = (string.ascii_letters + string.digits + string.punctuation + ' ' * 8 +
-                  'àèéìíòóùúÀÈÉÌÒÙçÇñÑäöüÄÖÜßâêîôûëïœæ«»“”‘’–—…€£°§±×÷µ¿¡') # alphabet of the random runs
-_KINDS = {'prose': 10, 'person': 1, 'address': 1, 'numbers': 1.5, 'dates': 0.7, 'ids': 1, 'code': 1.2, 'random': 0.8, 'upper': 0.3}
+COVERAGE_CHARS = (string.ascii_letters + string.digits + string.punctuation + ' ' * 8 +     # alphabet of the random runs:
+                  ''.join(map(chr, range(0xA1, 0x180))).replace('\xad', '') +                  # Latin-1 and Latin Extended-A,
+                  '‐–—‘’‚“”„†‡•…‰‹›€™←→≤≥≠')                                                    # typographic punctuation
+_KINDS = {'prose': 10, 'person': 1, 'address': 1, 'numbers': 1.5, 'dates': 0.7, 'ids': 1, 'code': 1.2, 'random': 0.8, 'upper': 0.3,
+          'layout': 1.5}
 
 @functools.lru_cache(maxsize=None)
 def _faker(locale:str):
@@ -393,6 +394,17 @@ def _block(kind:str, f, rng:random.Random) -> str:
                            lambda: f"if ({w()} >= 0x{rng.randint(0, 65535):04X} && {w()} != {rng.randint(0, 9)}) {{ {w()} += {rng.randint(1, 9)}; }}",
                            lambda: f"$ {rng.choice(['git', 'pip', 'ls', 'grep', 'python'])} --{w()} {f.file_path(depth=2)} | {rng.choice(['wc -l', 'sort -u', 'head -n 5'])}",
                            lambda: f"<{w()} id=\"{w()}{rng.randint(0, 99)}\">{f.sentence(nb_words=3)}</{w()}>"])()
+    if kind == 'layout':                                                # what manuals hold and prose lacks
+        w = lambda: f.word().lower().replace(' ', '_') or 'x'
+        q = rng.choice(['‘’', '“”', '«»', '""', "''", '„“', '‚‘'])
+        return rng.choice([lambda: ' ' * rng.randint(2, 12) + f.sentence(),                         # an indented line
+                           lambda: rng.choice('_*-=~#.+') * rng.randint(3, 40),                      # a rule
+                           lambda: ' '.join(rng.choice([f"__{w()}__", f"{w()}_{w()}", f"_{w()}", f"{w()}_{w()}_{w()}()", w()])
+                                            for _ in range(rng.randint(2, 8))),                       # identifiers
+                           lambda: f"{q[0]}{f.sentence(nb_words=rng.randint(1, 6))[:-1]}{q[1]} {f.word()}’s {w()}’",  # quotes, apostrophes
+                           lambda: (' ' * rng.randint(2, 8)).join(f.words(rng.randint(2, 5))),         # columns of a table
+                           lambda: f"{rng.choice('•*-–—·')} {f.sentence()}",                         # a bullet
+                           lambda: f"{f.word()} … {f.word()}… ({f.word()}) [{w()}] {{{w()}}} <{w()}> {w()}|{w()} ~{w()} ^{rng.randint(0, 9)}"])()
     if kind == 'random':
         return ''.join(rng.choice(COVERAGE_CHARS) for _ in range(rng.randint(5, 80)))
     raise ValueError(kind)
@@ -433,16 +445,17 @@ def python_docs_texts() -> Iterator[tuple[str, str]]:
 
 # %% ../nbs/01_dataset.ipynb #51ba048b
 MANPAGE_LANGS = ('it', 'de', 'fr', 'es') # languages of the translated manual pages read by default
-_MAN_SKIP = {'SYNOPSIS', 'SINOSSI', 'SINTASSI', 'ÜBERSICHT', 'SINOPSIS', 'SINTAXIS', 'SYNTAX', 'SYNTAXE',      # command lines
-             'EXAMPLES', 'EXAMPLE', 'ESEMPI', 'ESEMPIO', 'BEISPIELE', 'BEISPIEL', 'EXEMPLES', 'EXEMPLE', 'EJEMPLOS', 'EJEMPLO', # mostly code
-             'SEE ALSO', 'VEDERE ANCHE', 'SIEHE AUCH', 'SIEHE ALSO', 'VOIR AUSSI', 'VÉASE TAMBIÉN', 'VÉASE ADEMÁS', # cross references
-             'TRANSLATION', 'TRADUZIONE', 'ÜBERSETZUNG', 'ÜBERSETZER', 'TRADUCTION', 'TRADUCTEURS', 'TRADUCCIÓN', 'TRADUCTOR'} # credits
+_MAN_SKIP = {'SYNOPSIS', 'SINOSSI', 'SINTASSI', 'ÜBERSICHT', 'SINOPSIS', 'SINTAXIS', 'SYNTAX', 'SYNTAXE', 'SKŁADNIA',      # command lines
+             'EXAMPLES', 'EXAMPLE', 'ESEMPI', 'ESEMPIO', 'BEISPIELE', 'BEISPIEL', 'EXEMPLES', 'EXEMPLE', 'EJEMPLOS', 'EJEMPLO', 'PRZYKŁADY', 'PRZYKŁAD', # mostly code
+             'SEE ALSO', 'VEDERE ANCHE', 'SIEHE AUCH', 'SIEHE ALSO', 'VOIR AUSSI', 'VÉASE TAMBIÉN', 'VÉASE ADEMÁS', 'ZOBACZ TAKŻE', # cross references
+             'TRANSLATION', 'TRADUZIONE', 'ÜBERSETZUNG', 'ÜBERSETZER', 'TRADUCTION', 'TRADUCTEURS', 'TRADUCCIÓN', 'TRADUCTOR', 'TŁUMACZENIE'} # credits
 _FUNCTION_WORDS = {k: frozenset(v.split()) for k, v in dict( # common words of one language that the others do not use
     en='the and of to is are with for this that be by it not or which when from can if you your its has have these those into than then there',
     it='il lo la gli le di del della dei delle che è e per un una non con si sono viene questo questa nel nella al alla da dal come se o ma anche più',
     de='der die das und ist nicht mit für ein eine einen den dem des von zu auf wird werden sie es bei oder wenn auch sich im aus kann dieser diese',
     fr='le la les de des du et est un une pour dans que qui pas ne sur par avec ce cette sont être se il ou si au aux peut',
-    es='el la los las de del y es un una para en que no con por se su sus al lo como si o este esta puede son').items()}
+    es='el la los las de del y es un una para en que no con por se su sus al lo como si o este esta puede son',
+    pl='i w z na się do nie że jest jak po dla od przez lub oraz jeśli przy są być może tym ten ta tego które który która gdy tylko').items()}
 _MAN_CHARS = str.maketrans({'⟨': '<', '⟩': '>', '‐': '-', '−': '-'}) # groff's link brackets, hyphen and minus, as typed
 _MAN_TABLES = re.compile(r'^[.\']\s*TS\b.*?^[.\']\s*TE\b[^\n]*\n?', re.M | re.S) # a tbl(1) table
 
@@ -737,11 +750,18 @@ def pixel_stats(images, # PIL images, or a dataset with a `pixel_values` column
 
 # %% ../nbs/01_dataset.ipynb #1983dc10
 def page_transforms(augment:bool=False, # add the guide's optional augmentation (shift, blur, jitter)
-                   ) -> v2.Compose:
-    "The guide's page pipeline: PIL 'L' image -> normalised float tensor (1, H, W)."
+                   ):
+    "The guide's page pipeline, a torchvision `v2.Compose`: PIL 'L' image -> normalised float tensor (1, H, W)."
+    from torchvision.transforms import v2
     aug = [v2.RandomAffine(degrees=0, translate=(0.02, 0.02)), v2.GaussianBlur(kernel_size=3, sigma=(0.1, 0.5))] if augment else []
     jit = [v2.ColorJitter(brightness=0.2, contrast=0.2)] if augment else []
     return v2.Compose([v2.ToImage(), *aug, v2.ToDtype(torch.float32, scale=True), *jit, v2.Normalize((PIXEL_MEAN,), (PIXEL_STD,))])
+
+def pages_tensor(pages:Sequence[Image.Image], # mode 'L' pages of one size
+                ) -> torch.Tensor:
+    "`(B, 1, H, W)` float pages normalised as `page_transforms()` does it, without torchvision (the reader's fast path)."
+    a = np.stack([np.asarray(p.convert('L'), dtype=np.float32) for p in pages]) / 255
+    return torch.from_numpy((a - PIXEL_MEAN) / PIXEL_STD)[:, None]
 
 class MyDataset(torch.utils.data.Dataset):
     "A Hugging Face split of pages as model inputs: normalised `pixel_values` and `<|im_start|>`-wrapped `text`."
@@ -810,11 +830,41 @@ class Collate:
                 encoded = {'input_ids': ids[:, :width], 'attention_mask': mask[:, :width]}
         return {"pixel_values": images, **encoded, "labels": encoded["input_ids"].clone()}
 
+# %% ../nbs/01_dataset.ipynb #ca8fd3b7
+def augment_pages(x:torch.Tensor, # (B, 1, H, W) pages in [0, 1], bright ink on a dark background as rendered
+                  shift:float=0., # probability of a shift by up to `max_shift` pixels in each direction
+                  levels:float=0., # of a grey background (up to 0.45) and dim ink (down to background + 0.3)
+                  blur:float=0., # of a 3x3 Gaussian blur, sigma 0.3 to 0.9 pixels
+                  jpeg:float=0., # of JPEG compression at quality 50 to 95
+                  threshold:float=0., # of thresholding to two levels at 0.3 to 0.7
+                  noise:float=0., # of Gaussian noise, sigma 0.01 to 0.05
+                  max_shift:int=1, # pixels; at most the page margin, so nothing is cut
+                  generator:torch.Generator|None=None, # draws every choice (a seeded one makes the batch reproducible)
+                 ) -> torch.Tensor:
+    "A copy of `x` with each alteration applied to each page with its probability, in the order a page meets them; `(B, 1, H, W)` in [0, 1]."
+    from torchvision.io import decode_jpeg, encode_jpeg
+    from torchvision.transforms.v2.functional import gaussian_blur
+    g, x = generator, x.detach().clone()
+    def pages(p): return (torch.rand(len(x), generator=g) < p).nonzero().flatten().tolist()
+    def u(lo, hi): return lo + (hi - lo) * torch.rand((), generator=g).item()
+    for i in pages(shift):                                 # the margins are blank, so what wraps round is background
+        x[i] = x[i].roll(torch.randint(-max_shift, max_shift + 1, (2,), generator=g).tolist(), dims=(1, 2))
+    for i in pages(threshold): x[i] = (x[i] >= u(0.3, 0.7)).float()
+    for i in pages(levels):
+        bg = u(0, 0.45)
+        x[i] = bg + (u(bg + 0.3, 1) - bg) * x[i]
+    for i in pages(blur): x[i] = gaussian_blur(x[i], [3, 3], [u(0.3, 0.9)])
+    for i in pages(noise): x[i] = (x[i] + u(0.01, 0.05) * torch.randn(x[i].shape, generator=g)).clamp(0, 1)
+    for i in pages(jpeg):
+        q = int(torch.randint(50, 96, (), generator=g))
+        x[i] = decode_jpeg(encode_jpeg(x[i].mul(255).round().to(torch.uint8).cpu(), quality=q)).to(x).div(255)
+    return x
+
 # %% ../nbs/01_dataset.ipynb #572a6c13
 @call_parse
 def data_cli(out_dir:Param("folder to save the DatasetDict in (save_to_disk)", str, opt=False, nargs='?')='data/pages', # folder to save the DatasetDict in
              source:str='synthetic', # 'synthetic', 'python-docs', 'manpages' ('manpages:it' for one language), a text file or folder, a saved dataset, or a Hub name 'owner/name'
-             n_pages:int=20_000, # pages in all, train + validation (0: every page of the source)
+             pages:int=20_000, # pages in all, train + validation (0: every page of the source)
              val_fraction:float=0.05, # share of pages in the validation split (split by document)
              seed:int=0, # fixes the synthetic text, the split and the order
              font:str='DejaVu Sans Mono', # font name known to matplotlib, or a path to a .ttf/.otf file
@@ -830,7 +880,7 @@ def data_cli(out_dir:Param("folder to save the DatasetDict in (save_to_disk)", s
              quiet:bool=False, # no progress bars
             ):
     "Render text into 128x128 pages and save a train/validation DatasetDict for imagetextslot."
-    dsd = make_dataset(source, n_pages=n_pages or None, val_fraction=val_fraction, seed=seed, out_dir=out_dir,
+    dsd = make_dataset(source, n_pages=pages or None, val_fraction=val_fraction, seed=seed, out_dir=out_dir,
                        num_proc=num_proc, column=column, split=split, font=font, font_size=font_size, margin=margin,
                        line_spacing=line_spacing, wrap=wrap, newlines=newlines, progress=not quiet)
     if preview:

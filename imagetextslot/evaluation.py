@@ -11,10 +11,9 @@ import torch
 from rapidfuzz.distance import Levenshtein
 
 # %% auto #0
-__all__ = ['MARKER_IDS', 'METRIC_NOTES', 'WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'char_errors', 'cer', 'ned', 'wer', 'exact_match',
-           'char_accuracy', 'count_mae', 'length_exact', 'confusions', 'default_device', 'model_dir', 'load_model',
-           'ids_to_text', 'EvalResult', 'evaluate', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells',
-           'plot_attention', 'eval_cli']
+__all__ = ['MARKER_IDS', 'METRIC_NOTES', 'WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'FEW_PAGES', 'char_errors', 'cer', 'ned', 'wer',
+           'exact_match', 'char_accuracy', 'count_mae', 'length_exact', 'confusions', 'ids_to_text', 'EvalResult',
+           'evaluate', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells', 'plot_attention', 'eval_cli']
 
 # %% ../nbs/08_evaluation.ipynb #783cfc10
 def _check_pairs(preds, refs):
@@ -169,34 +168,8 @@ from tqdm.auto import tqdm
 from datasets import Dataset, DatasetDict, load_from_disk
 from .tokenizer import byte_tokenizer
 from .dataset import MyDataset, Collate, page_transforms
-from .model import ImageTextSlotModel
+from .model import ImageTextSlotModel, default_device, model_dir, load_model
 from .losses import EMPTY_ID
-
-def default_device() -> torch.device:
-    "CUDA when available, else the CPU."
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-
-def model_dir(path:str|Path, # a `save_pretrained` folder or a training run folder
-             ) -> Path:
-    "The `save_pretrained` folder in `path`: itself, else a run's `checkpoints/best`, else `checkpoints/last`."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no such folder; pass a folder written by save_pretrained or a training run folder")
-    if not path.is_dir(): raise NotADirectoryError(f"{path} is a file: pass the folder that holds config.json and model.safetensors")
-    for d in (path, path/'checkpoints'/'best', path/'checkpoints'/'last'):
-        if (d/'config.json').exists(): return d
-    raise FileNotFoundError(f"{path} holds no model: expected config.json there (a save_pretrained folder) "
-                            f"or in checkpoints/best or checkpoints/last (a training run folder)")
-
-def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` folder or a run folder
-               device:str|torch.device|None=None, # where to put it (default: CUDA if available; a model object stays where it is)
-              ) -> ImageTextSlotModel:
-    "`model` as an `ImageTextSlotModel` on `device`, loaded from disk when given a folder."
-    if isinstance(model, (str, Path)):
-        model = ImageTextSlotModel.from_pretrained(model_dir(model))
-        return model.to(device or default_device())
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be an ImageTextSlotModel or a folder, got {type(model).__name__}")
-    return model if device is None else model.to(device)
 
 # %% ../nbs/08_evaluation.ipynb #93bf9449
 def ids_to_text(ids, # generated token ids of one page
@@ -494,18 +467,25 @@ def plot_attention(model:ImageTextSlotModel, # the model to look into
 # %% ../nbs/08_evaluation.ipynb #620ef12f
 from fastcore.script import call_parse, Param
 
+FEW_PAGES = 50 # fewer pages than this give a rough CER: the command says so
+
 @call_parse
-def eval_cli(model:Param("a save_pretrained folder, or a training run folder (its checkpoints/best, else last)", str, required=True)=None,
+def eval_cli(model:Param("a shipped model ('tiny', '5m'), a save_pretrained folder, or a training run folder (its checkpoints/best, else last)", str, required=True)=None,
              data:Param("a dataset folder written by save_to_disk (a DatasetDict or a single split)", str, required=True)=None,
              split:str='validation', # the split to evaluate
              out:str|None=None, # write the results as JSON to this file
              batch_size:int=64, # pages per forward pass
              max_pages:int|None=None, # evaluate only the first pages
              device:str|None=None, # cpu, cuda, ... (default: CUDA if available)
+             threads:int|None=None, # CPU threads for PyTorch (default: the cores the last minute left free; see imagetextslot.cli.default_threads)
              quiet:bool=False, # no progress bar
             ) -> int:
-    "Evaluate a checkpoint on a saved dataset: print the metrics and write them, with every page, as JSON."
+    "Evaluate a model on a saved dataset: print the metrics and write them, with every page, as JSON."
+    if threads: torch.set_num_threads(threads)
     try:
+        if not Path(model).exists():
+            from imagetextslot.inference import PRETRAINED, pretrained_dir
+            if model in PRETRAINED: model = pretrained_dir(model)
         res = evaluate(model, data, batch_size=batch_size, device=device, split=split, max_pages=max_pages, progress=not quiet)
     except (FileNotFoundError, NotADirectoryError, ValueError, TypeError) as e:
         print(f"imagetextslot-eval: error: {e}", file=sys.stderr)
@@ -514,4 +494,12 @@ def eval_cli(model:Param("a save_pretrained folder, or a training run folder (it
         print(res.summary().to_string(), res.by_length.to_string(index=False), sep='\n\n')
         print('\nmost frequent confusions:\n' + res.top_confusions(10).to_string(index=False))
     if out: print(f"\nwrote {res.save(out)}")
+    n = res.metrics['pages']
+    if n < FEW_PAGES and max_pages is None:
+        sizes = load_from_disk(str(data)) if Path(data).is_dir() else {}
+        sizes = {k: len(v) for k, v in sizes.items()} if isinstance(sizes, DatasetDict) else {}
+        bigger = [k for k, v in sizes.items() if v > n]
+        print(f"\nnote: the {split!r} split holds only {n} pages, so these figures are rough"
+              + (f"; --split {bigger[0]} evaluates its {sizes[bigger[0]]} pages" if bigger else '')
+              + " (imagetextslot-data --val_fraction 0 builds a set of pages to evaluate as one 'train' split)", file=sys.stderr)
     return 0

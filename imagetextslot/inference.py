@@ -20,7 +20,7 @@ __all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'MIN_CONTRAST', 'INK', 'WEIGHTS_DIR
            'read_text', 'shown', 'read_cli']
 
 # %% ../nbs/09_inference.ipynb #6a2bea89
-from .dataset import PAGE_SIZE, PIXEL_MEAN, PIXEL_STD, PageLayout, page_transforms, render_page, render_pages
+from .dataset import PAGE_SIZE, PIXEL_MEAN, PIXEL_STD, PageLayout, pages_tensor, render_page, render_pages
 
 MAX_PIXELS = 4096 * 4096 # larger images are refused
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.pgm', '.ppm', '.pbm', '.pnm')
@@ -348,7 +348,7 @@ def image_files(folder:str|Path, # a folder of images
 import imagetextslot
 from .tokenizer import byte_tokenizer
 from .model import ImageTextSlotModel
-from .evaluation import load_model, default_device
+from .model import load_model, default_device
 
 WEIGHTS_DIR = Path(imagetextslot.__file__).parent/'weights' # the shipped models, one folder each
 PRETRAINED = ('tiny', '5m') # names of the shipped models; the first is the default
@@ -458,14 +458,14 @@ def read_pages(pages:Sequence[Image.Image], # 128x128 mode L pages, white on bla
     inked = [i for i, p in enumerate(pages) if p.getextrema()[1] > 0]
     out = [_blank() for _ in pages]
     if not inked: return out
-    tf, tok = page_transforms(), tokenizer or byte_tokenizer()
+    tok = tokenizer or byte_tokenizer()
     dev = next(model.parameters()).device
     was_training = model.training
     model.eval()
     found = []
     try:
         for i in range(0, len(inked), batch_size):
-            pv = torch.stack([tf(pages[j]) for j in inked[i:i + batch_size]]).to(dev)
+            pv = pages_tensor([pages[j] for j in inked[i:i + batch_size]]).to(dev)
             found += model.recognize(pv, tok)
     finally: model.train(was_training)
     for j, r in zip(inked, found):
@@ -540,10 +540,11 @@ def _expand(args:Sequence[str]) -> list[tuple[str, Path|None, int|None, str|None
 
 def _one_line(text:str) -> str: return text.replace('\r', '\\r').replace('\n', '\\n')
 
-def _dumps(obj) -> str:
-    "JSON text, non-ASCII characters as they are when stdout takes UTF-8, else escaped."
+def _dumps(rows:list[dict]) -> str:
+    "A JSON list with one page a line, confidences to 4 decimals; non-ASCII characters as they are when stdout takes UTF-8, else escaped."
     utf8 = (getattr(sys.stdout, 'encoding', None) or '').lower().replace('-', '') == 'utf8'
-    return json.dumps(obj, ensure_ascii=not utf8, indent=1)
+    r4 = lambda k, v: [round(x, 4) for x in v] if k == 'confidences' else round(v, 4) if isinstance(v, float) else v
+    return '[\n' + ',\n'.join(json.dumps({k: r4(k, v) for k, v in r.items()}, ensure_ascii=not utf8) for r in rows) + '\n]'
 
 # %% ../nbs/09_inference.ipynb #2f7a9c15
 @call_parse
@@ -555,7 +556,7 @@ def read_cli(images:Param("image files (`scan.tif#2`: its second frame), or fold
              resize:Param("'fit' pads smaller images and shrinks larger ones; 'error' refuses all but 128x128", str, choices=['fit', 'error'])='fit',
              invert:Param("'auto' inverts images whose ink is darker than their background; 'yes' or 'no' always or never inverts", str, choices=['auto', 'yes', 'no'])='auto',
              no_align:bool=False, # read the image where it is, without moving its ink onto the trained grid
-             threads:int|None=None, # CPU threads for PyTorch (default: PyTorch's choice; 1 is steadier on a busy machine)
+             threads:int|None=None, # CPU threads for PyTorch (default: the cores the last minute left free; see imagetextslot.cli.default_threads)
             ) -> int:
     "Print the text of each page (one image: the text; several: `file<TAB>text` lines); exit code 1 if any image could not be read, 2 for a bad option."
     err = lambda msg: print(f"imagetextslot-read: {msg}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import save_model, load_model
+from safetensors.torch import save_model, load_model as load_weights
 from .tokenizer import byte_tokenizer, ByteTokenizer, BYTE_OFFSET
 from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
 from .slot_attention import SlotAttentionConfig, SlotAttention, layout_dict
@@ -19,8 +19,8 @@ from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
 
 # %% auto #0
 __all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
-           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'decode_cells', 'param_counts',
-           'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
+           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'decode_cells', 'default_device', 'model_dir',
+           'load_model', 'param_counts', 'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
 
 # %% ../nbs/06_model.ipynb #94f240a2
 @dataclass
@@ -313,7 +313,7 @@ def from_pretrained(cls:ImageTextSlotModel,
             raise FileNotFoundError(f"{d / f} not found: from_pretrained needs a folder written by save_pretrained (with {CONFIG_NAME} and {WEIGHTS_NAME})")
     model = cls(_read_config(d / CONFIG_NAME))
     _check_shapes(model, d / WEIGHTS_NAME, d / CONFIG_NAME)
-    try: load_model(model, str(d / WEIGHTS_NAME), strict=True, device=str(map_location))
+    try: load_weights(model, str(d / WEIGHTS_NAME), strict=True, device=str(map_location))
     except RuntimeError as e:
         if 'key(s)' not in str(e): raise
         raise ValueError(f"the weights in {d / WEIGHTS_NAME} do not fit the model {d / CONFIG_NAME} describes: {' '.join(str(e).split())[:300]}") from None
@@ -356,6 +356,33 @@ def _check_shapes(model:nn.Module, # the model built from the config
     if bad:
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ''
         raise ValueError(f"the weights in {path} do not fit the model {config} describes: {'; '.join(bad[:3])}{more}")
+
+# %% ../nbs/06_model.ipynb #b35bbbec
+def default_device() -> torch.device:
+    "CUDA when available, else the CPU."
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+def model_dir(path:str|Path, # a `save_pretrained` folder or a training run folder
+             ) -> Path:
+    "The `save_pretrained` folder in `path`: itself, else a run's `checkpoints/best`, else `checkpoints/last`."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"{path}: no such folder; pass a folder written by save_pretrained or a training run folder")
+    if not path.is_dir(): raise NotADirectoryError(f"{path} is a file: pass the folder that holds config.json and model.safetensors")
+    for d in (path, path/'checkpoints'/'best', path/'checkpoints'/'last'):
+        if (d/'config.json').exists(): return d
+    raise FileNotFoundError(f"{path} holds no model: expected config.json there (a save_pretrained folder) "
+                            f"or in checkpoints/best or checkpoints/last (a training run folder)")
+
+def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` folder or a run folder
+               device:str|torch.device|None=None, # where to put it (default: CUDA if available; a model object stays where it is)
+              ) -> ImageTextSlotModel:
+    "`model` as an `ImageTextSlotModel` on `device`, loaded from disk when given a folder."
+    if isinstance(model, (str, Path)):
+        model = ImageTextSlotModel.from_pretrained(model_dir(model))
+        return model.to(device or default_device())
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be an ImageTextSlotModel or a folder, got {type(model).__name__}")
+    return model if device is None else model.to(device)
 
 # %% ../nbs/06_model.ipynb #62a5458b
 def param_counts(model:nn.Module) -> dict:

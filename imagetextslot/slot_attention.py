@@ -195,10 +195,13 @@ class SlotBlock(nn.Module):
         y = self.norm_sa(x)
         return x + self.drop_path(self.self_attn(y, y))
 
-    def forward(self, x, memory, key_pos=None, attn_bias=None):
+    def forward(self, x, memory, key_pos=None, attn_bias=None,
+                weights:list|None=None): # if a list, the cross-attention weights `(B, h, S, N)` of this step are appended to it
         "Slots `x` after one cross-attention (and self-attention, if configured) and one feed-forward residual step."
         if self.self_attn_at == 'before': x = self._mix(x)
-        x = x + self.drop_path(self.attn(self.norm1(x), memory, key_pos, attn_bias))
+        q = self.norm1(x)
+        if weights is not None: weights.append(self.attn.weights(q, memory, key_pos, attn_bias))
+        x = x + self.drop_path(self.attn(q, memory, key_pos, attn_bias))
         if self.self_attn_at == 'after': x = self._mix(x)
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
@@ -246,17 +249,21 @@ class SlotAttention(nn.Module):
     def forward(self,
                 memory:torch.Tensor, # (B, N, D) projected feature tokens
                 num_slots:int|None=None, # compute only the first this many queries (needs `independent`); `None`: all
+                weights:list|None=None, # if a list, each block's cross-attention weights `(B, h, S, N)` are appended to it
                ) -> torch.Tensor:
         "Slot features `(B, num_queries, d_model)`: one per output token, or one per character cell in the 'cells' layout."
         if num_slots is not None:
             if not self.independent: raise ValueError("num_slots needs slots that do not attend to each other (self_attn='none')")
             if not 1 <= num_slots <= self.cfg.num_queries: raise ValueError(f"num_slots must be in [1, {self.cfg.num_queries}], got {num_slots}")
         x, pos, bias = self._inputs(memory, num_slots)
-        for blk in (self.block, *self.more_blocks): x = blk(x, memory, pos, bias)  # (B, n, D)
+        for blk in (self.block, *self.more_blocks): x = blk(x, memory, pos, bias, weights)  # (B, n, D)
         return x
 
-    def attention_maps(self, memory:torch.Tensor) -> torch.Tensor: # (B, N, D) projected feature tokens
-        "Head-averaged attention of every query over the grid, `(B, num_queries, Hf, Wf)`."
-        x, pos, bias = self._inputs(memory)
-        w = self.block.attn.weights(self.block.norm1(x), memory, pos, bias)  # (B, h, S, N)
-        return w.mean(1).unflatten(-1, self.grid)
+    def attention_maps(self,
+                       memory:torch.Tensor, # (B, N, D) projected feature tokens
+                       block:int=-1, # which block's cross-attention (the last by default: what the slots finally read)
+                      ) -> torch.Tensor:
+        "Head-averaged cross-attention of every query over the grid, `(B, num_queries, Hf, Wf)`, recorded by `forward` itself."
+        w = []
+        self.forward(memory, weights=w)
+        return w[block].mean(1).unflatten(-1, self.grid)

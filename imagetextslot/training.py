@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_training.ipynb #82742d95
 from __future__ import annotations
-import contextlib, dataclasses, itertools, json, math, os, pickle, random, shutil, signal, sys, time, warnings
+import contextlib, dataclasses, itertools, json, math, os, pickle, random, re, shutil, signal, sys, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -18,11 +18,11 @@ from .tokenizer import byte_tokenizer
 from .model import ModelFactory, ModelConfig, ImageTextSlotModel, PRESETS
 
 # %% auto #0
-__all__ = ['STATE_FILE', 'META_FILE', 'CHECKPOINT_FILES', 'get_adamw_parameters', 'WarmupCosine',
+__all__ = ['AUGMENTATIONS', 'STATE_FILE', 'META_FILE', 'CHECKPOINT_FILES', 'RUN_SETTINGS', 'get_adamw_parameters', 'WarmupCosine',
            'get_cosine_scheduler_with_warmup', 'TrainConfig', 'write_checkpoint', 'find_checkpoint',
            'read_training_state', 'get_rng_state', 'set_rng_state', 'ResumableSampler', 'DistEnv', 'resolve_device',
-           'init_distributed', 'Trainer', 'read_metrics', 'plot_curves', 'build_model', 'load_data', 'check_writable',
-           'InMemoryPages', 'train', 'report', 'train_cli']
+           'init_distributed', 'Trainer', 'read_metrics', 'plot_curves', 'build_model', 'init_model', 'load_data',
+           'check_writable', 'InMemoryPages', 'resumed_config', 'train', 'report', 'train_cli']
 
 # %% ../nbs/07_training.ipynb #657fbd2a
 _DECAYED_TYPES = (nn.Linear, nn.modules.conv._ConvNd, nn.MultiheadAttention)
@@ -70,10 +70,13 @@ def get_cosine_scheduler_with_warmup(optimizer:torch.optim.Optimizer, # its grou
     return LambdaLR(optimizer, [WarmupCosine(total_steps, warmup_steps, min_lr / lr if lr else 0.0) for lr in lrs])
 
 # %% ../nbs/07_training.ipynb #51eefe0f
+AUGMENTATIONS = ('shift', 'levels', 'blur', 'jpeg', 'threshold', 'noise') # alterations of `augment_pages`, each with a `TrainConfig.aug_*` probability
+
 @dataclass
 class TrainConfig:
     "Settings of a training run; the defaults are the guide's (batch 64, 50 epochs, lr 1e-4 to 3e-5, warmup 10%, wd 1e-3, clip 1.0)."
     preset:str='tiny' # model preset of `ModelFactory.build` ('tiny', '5m', 'reference') or a model config.json
+    init:str|None=None # start from these weights: a shipped model ('tiny', '5m') or a checkpoint/run folder; its config replaces `preset`
     data:str|None=None # dataset folder written by `make_dataset`; `None` builds one with the built-in source
     out:str='runs/train' # run folder: metrics.jsonl, checkpoints/last, checkpoints/best, curves.png
     batch_size:int=64 # pages per optimizer step, all processes and accumulation steps together
@@ -99,8 +102,15 @@ class TrainConfig:
     compile:bool=False # run the model through `torch.compile`
     resume:bool|str=False # `True`: continue from `out`'s last checkpoint; a path: from that checkpoint
     max_bad_steps:int=3 # stop the run after this many non-finite losses in a row
+    source:str='synthetic' # text of the pages built when `data` is `None`: what `imagetextslot-data --source` takes (a text file, a folder, a saved dataset, ...)
     pages:int=2048 # pages of the dataset built when `data` is `None`
     progress:bool=True # show a tqdm bar
+    aug_shift:float=0. # probability that a training page is shifted by a pixel (`augment_pages`)
+    aug_levels:float=0. # ... put on a grey background with dim ink
+    aug_blur:float=0. # ... blurred
+    aug_jpeg:float=0. # ... JPEG-compressed
+    aug_threshold:float=0. # ... thresholded to two levels
+    aug_noise:float=0. # ... given Gaussian noise
 
     def __post_init__(self):
         for k in ('batch_size', 'epochs', 'grad_accum', 'log_every', 'max_bad_steps', 'pages'):
@@ -111,7 +121,16 @@ class TrainConfig:
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
             raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, min_lr={self.min_lr}")
+        for k in AUGMENTATIONS:
+            if not 0 <= getattr(self, f'aug_{k}') <= 1: raise ValueError(f"TrainConfig.aug_{k} is a probability, in [0, 1]; got {getattr(self, f'aug_{k}')}")
+        if self.data is not None and self.source != 'synthetic':
+            raise ValueError(f"pass either data (pages already built: {self.data}) or source (text to build pages from: {self.source}), not both")
         self.betas = tuple(self.betas)
+
+    @property
+    def augment(self) -> dict:
+        "`augment_pages`'s probabilities, by alteration."
+        return {k: getattr(self, f'aug_{k}') for k in AUGMENTATIONS}
 
 # %% ../nbs/07_training.ipynb #2eae7aeb
 STATE_FILE = 'training_state.pt' # optimizer, scheduler, counters and RNG states of a checkpoint
@@ -353,6 +372,18 @@ class Trainer:
 
 # %% ../nbs/07_training.ipynb #31890246
 @patch
+def augment(self:Trainer,
+            batch:dict, # a collated micro-batch, normalised `pixel_values` (B, 1, H, W) on the CPU
+            micro:int=0, # its index within the optimizer step
+           ) -> dict:
+    "`batch` with its pages altered by `augment_pages` at the `cfg.aug_*` probabilities; seeded by (seed, step, rank, micro), so a resumed run sees the same pages."
+    if not any(self.cfg.augment.values()): return batch
+    from imagetextslot.dataset import PIXEL_MEAN, PIXEL_STD, augment_pages
+    seed = int(np.random.SeedSequence([self.cfg.seed, self.step, self.env.rank, micro]).generate_state(1)[0])
+    x = augment_pages(batch['pixel_values'] * PIXEL_STD + PIXEL_MEAN, **self.cfg.augment, generator=torch.Generator().manual_seed(seed))
+    return {**batch, 'pixel_values': (x - PIXEL_MEAN) / PIXEL_STD}
+
+@patch
 def train_step(self:Trainer,
                batches:list, # `grad_accum` collated micro-batches
               ) -> dict|None:
@@ -361,6 +392,7 @@ def train_step(self:Trainer,
     self.model.train()
     stats = torch.zeros(3, device=env.device)
     for i, b in enumerate(batches):
+        b = self.augment(b, i)
         sync = self.ddp.no_sync() if env.distributed and i < len(batches) - 1 else contextlib.nullcontext()
         with sync:
             with self._autocast(): out = self.forward(**self._to(b))
@@ -536,6 +568,8 @@ def fit(self:Trainer,
     bar = tqdm(total=self.total_steps, initial=self.step, disable=not (env.is_main and cfg.progress), dynamic_ncols=True, desc='train')
     window, ev, interrupted, evaluated_at = [], None, False, None
     try:
+        if cfg.init and self.step == 0 and self.valid_ds is not None: # where fine-tuning starts: step 0 of the curve, and `best` until beaten
+            ev, evaluated_at = self._run_eval(bar), 0
         while self.step < self.total_steps and not interrupted:
             per_rank_start = self.epoch_pages // env.world_size
             self.sampler.set_epoch(self.epoch, start=per_rank_start)
@@ -573,8 +607,11 @@ def fit(self:Trainer,
     finally:
         bar.close()
         for s, h in handlers.items(): signal.signal(s, h)
-    if env.is_main and (self.out/'metrics.jsonl').exists(): plot_curves(self.out)
-    return {'step': self.step, 'epoch': self.epoch, 'total_steps': self.total_steps, 'interrupted': interrupted,
+    start = None
+    if env.is_main and (self.out/'metrics.jsonl').exists():
+        plot_curves(self.out)
+        start = next((r for r in read_metrics(self.out) if r.get('split') == 'valid' and r['step'] == 0), None)
+    return {'start': start, 'step': self.step, 'epoch': self.epoch, 'total_steps': self.total_steps, 'interrupted': interrupted,
             'metrics': ev['metrics'] if ev else self.last_eval, 'samples': ev['samples'] if ev else [],
             'checkpoint': self.out/'checkpoints'/'last', 'best': self.best}
 
@@ -640,6 +677,23 @@ def build_model(preset:str='tiny', # a preset of `ModelFactory.build` ('tiny', '
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}, or pass the path of a model config.json")
     torch.manual_seed(seed)
     return ModelFactory.build(preset, layout=layout)[0]
+
+def init_model(init:str, # a shipped model ('tiny', '5m'), a model folder (config.json, model.safetensors), or a run folder
+               layout=None, # page layout of the data; must be the one the model's slot prior was built for
+              ) -> ImageTextSlotModel:
+    "The trained model a run fine-tunes: its config and weights; `ValueError` when `layout` differs from the model's, `FileNotFoundError` when `init` names nothing."
+    from imagetextslot.inference import PRETRAINED, pretrained_dir
+    from imagetextslot.slot_attention import layout_dict
+    p = Path(init)
+    if init in PRETRAINED and not p.exists(): folder = pretrained_dir(init)
+    elif (p/'config.json').is_file(): folder = p
+    elif (folder := find_checkpoint(p)) is None:
+        raise FileNotFoundError(f"--init {init}: not a shipped model ({', '.join(PRETRAINED)}), a model folder with config.json, or a run folder with a checkpoint")
+    model = ImageTextSlotModel.from_pretrained(folder)
+    if layout is not None and layout_dict(layout) != model.cfg.slot_attention.prior_layout:
+        raise ValueError(f"the pages of --data are not laid out as the pages {folder} was trained on (its slot prior): "
+                         "render the data with the model's layout (imagetextslot-data's defaults for the shipped models)")
+    return model
 
 # %% ../nbs/07_training.ipynb #af53fc84
 def load_data(path:str|Path, # a folder written by `make_dataset(...).save_to_disk` or `imagetextslot-data`
@@ -744,6 +798,26 @@ class InMemoryPages(torch.utils.data.Dataset):
         return batch
 
 # %% ../nbs/07_training.ipynb #a76a88ed
+RUN_SETTINGS = ('preset', 'init', 'data', 'source', 'pages', 'batch_size', 'epochs', 'max_steps', 'lr', 'min_lr', 'warmup_ratio', 'weight_decay',
+                'betas', 'grad_clip', 'grad_accum', 'eval_every', 'eval_pages', 'save_every', 'log_every', 'num_samples', 'seed',
+                *(f'aug_{k}' for k in AUGMENTATIONS)) # what `--resume` takes from the run; the rest (device, workers, ...) may change
+
+def resumed_config(cfg:TrainConfig, # the settings asked for
+                   ckpt:str|Path, # the checkpoint the run resumes from
+                  ) -> tuple[TrainConfig, dict]:
+    "`cfg` with the run's own `RUN_SETTINGS` (from `ckpt`'s trainer.json) where it leaves them at their defaults, and those restored; `ValueError` for one set otherwise."
+    saved = json.loads((Path(ckpt)/META_FILE).read_text()).get('config', {})
+    default, restored = TrainConfig(), {}
+    for k in RUN_SETTINGS:
+        if k not in saved: continue
+        mine, theirs = getattr(cfg, k), tuple(saved[k]) if k == 'betas' else saved[k]
+        if mine == theirs: continue
+        if mine == getattr(default, k): restored[k] = theirs
+        elif k not in ('epochs', 'max_steps'): # a run may be made longer or shorter: its schedule is stretched (see `resume`)
+            raise ValueError(f"--{k} {mine} contradicts the run being resumed ({ckpt}), which has {k}={theirs}: leave it out to "
+                             "resume the run as it was, or start a new run in another --out")
+    return dataclasses.replace(cfg, **restored), restored
+
 def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig()`)
           **kwargs, # fields of `TrainConfig` to override
          ) -> dict:
@@ -756,7 +830,7 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
     started = started and dist.is_initialized()
     try:
         out = check_writable(cfg.out) if env.is_main else Path(cfg.out)
-        ckpt = None
+        ckpt, restored = None, {}
         if not cfg.resume and int(os.environ.get('TORCHELASTIC_RESTART_COUNT', 0)) > 0 and find_checkpoint(cfg.out):
             cfg = dataclasses.replace(cfg, resume=True) # torchrun restarted the workers: carry on from the last checkpoint
         if cfg.resume:
@@ -764,24 +838,31 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
             ckpt = find_checkpoint(where)
             if ckpt is None: raise FileNotFoundError(f"--resume: no checkpoint in {where} (expected {Path(where)/'checkpoints'/'last'}); "
                                                      "drop --resume to start a new run")
+            cfg, restored = resumed_config(cfg, ckpt)
         elif (prev := find_checkpoint(cfg.out)) is not None: # a new run would write over it
             raise FileExistsError(f"{cfg.out} already holds a run (its checkpoint {prev}): pass --resume to continue it, "
                                   "or choose another --out")
         data = cfg.data
-        if data is None: # one command trains from nothing: render pages from the built-in synthetic source first
-            data = out/'data'/f'synthetic-{cfg.pages}-seed{cfg.seed}'
+        if data is None: # one command trains from text: render its pages first (the built-in synthetic source by default)
+            name = re.sub(r'[^\w.-]+', '_', Path(str(cfg.source).rstrip('/')).name) or 'text'
+            data = out/'data'/f'{name}-{cfg.pages}-seed{cfg.seed}'
             if env.is_main and not (data/'dataset_dict.json').exists():
-                print(f"building {cfg.pages} pages of synthetic text in {data}", file=sys.stderr, flush=True)
-                make_dataset('synthetic', n_pages=cfg.pages, seed=cfg.seed, out_dir=data, progress=cfg.progress)
+                print(f"building {cfg.pages} pages of {cfg.source} text in {data}", file=sys.stderr, flush=True)
+                make_dataset(cfg.source, n_pages=cfg.pages, seed=cfg.seed, out_dir=data, progress=cfg.progress)
             if env.distributed: dist.barrier()
         ds = load_data(data)
         layout = load_layout(data) if (Path(data)/'layout.json').exists() else None # the slot prior follows the pages' layout
-        model = ImageTextSlotModel.from_pretrained(ckpt) if ckpt else build_model(cfg.preset, cfg.seed, layout)
+        if ckpt: model = ImageTextSlotModel.from_pretrained(ckpt)
+        else: model = init_model(cfg.init, layout) if cfg.init else build_model(cfg.preset, cfg.seed, layout)
         torch.manual_seed(cfg.seed + env.rank) # each process its own dropout stream
         tok = byte_tokenizer()
         train_pages = InMemoryPages(ds['train'], tok, progress=cfg.progress and env.is_main) if cfg.preload else MyDataset(ds['train'])
         trainer = Trainer(model, train_pages, MyDataset(ds['validation']), cfg, tok, Collate(tok), env)
-        if ckpt: trainer.resume(ckpt)
+        if ckpt:
+            trainer.resume(ckpt)
+            if env.is_main and restored:
+                print(f"resumed {ckpt} at step {trainer.step} with the run's settings: " + ', '.join(f'{k}={v}' for k, v in restored.items()),
+                      file=sys.stderr, flush=True)
         elif env.is_main: trainer._truncate_log() # records of an earlier start that saved nothing
         return trainer.fit()
     finally:
@@ -799,12 +880,16 @@ def report(result:dict, # what `train` or `Trainer.fit` returns
     lines = [f"step {result['step']} of {result['total_steps']}, epoch {result['epoch']}", '',
              '| metric | value | meaning |', '|---|---|---|']
     lines += [f"| {k} | {v:.4g} | {notes.get(k, '')} |" for k, v in m.items()]
+    if s := result.get('start'):
+        lines += ['', f"before training (step 0: the --init model): CER {s['cer']:.4g}, exact match {s['exact_match']:.3g}; "
+                      f"after: CER {m.get('cer', float('nan')):.4g}, exact match {m.get('exact_match', float('nan')):.3g}"]
     for s in result.get('samples', [])[:n]: lines += ['', f"truth:      {s['truth'][:100]!r}", f"prediction: {s['prediction'][:100]!r}"]
     return '\n'.join(lines)
 
 @call_parse
 def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or the path of a model config.json
-              data:str=None, # dataset folder (imagetextslot-data); omitted: build --pages pages of synthetic text first
+              init:str=None, # fine-tune this model: a shipped name ('tiny', '5m'), a model folder or a run folder (replaces --preset)
+              data:str=None, # dataset folder (imagetextslot-data); omitted: build --pages pages of --source text first
               out:str='runs/train', # run folder: metrics.jsonl, curves.png, checkpoints/last and checkpoints/best
               epochs:int=50, # passes over the training split
               max_steps:int=None, # optimizer steps of the whole run (overrides --epochs)
@@ -826,18 +911,27 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
               compile:bool=False, # run the model through torch.compile
               resume:bool=False, # continue the run in --out from its last checkpoint
               resume_from:str=None, # continue from this checkpoint folder instead
+              source:str='synthetic', # text to build pages from when --data is omitted: a text file, a folder, a saved dataset, 'python-docs', ... (as imagetextslot-data takes)
               pages:int=2048, # pages to build when --data is omitted
-              threads:int=None, # CPU threads for PyTorch (default: PyTorch's choice)
+              threads:int|None=None, # CPU threads for PyTorch (default: the cores the last minute left free; see imagetextslot.cli.default_threads)
               quiet:bool=False, # no progress bar
+              aug_shift:float=0., # probability that a training page is shifted by a pixel
+              aug_levels:float=0., # ... put on a grey background with dim ink
+              aug_blur:float=0., # ... blurred
+              aug_jpeg:float=0., # ... JPEG-compressed
+              aug_threshold:float=0., # ... thresholded to two levels
+              aug_noise:float=0., # ... given Gaussian noise
              ):
     "Train an ImageTextSlot model (from nothing, or resumed), then print the evaluation table and a few predictions."
     if threads: torch.set_num_threads(threads)
     try:
-        cfg = TrainConfig(preset=preset, data=data, out=out, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
+        cfg = TrainConfig(preset=preset, init=init, data=data, out=out, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
                           min_lr=min_lr, warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_clip=grad_clip or None,
                           grad_accum=grad_accum, eval_every=eval_every, eval_pages=eval_pages, save_every=save_every,
                           log_every=log_every, num_workers=num_workers, preload=preload, seed=seed, device=device, compile=compile,
-                          resume=resume_from or resume, pages=pages, progress=not quiet)
+                          resume=resume_from or resume, source=source, pages=pages, progress=not quiet,
+                          **{f'aug_{k}': v for k, v in dict(shift=aug_shift, levels=aug_levels, blur=aug_blur, jpeg=aug_jpeg,
+                                                            threshold=aug_threshold, noise=aug_noise).items()})
         res = train(cfg)
     except (ValueError, TypeError, OSError, FloatingPointError) as e:
         print(f"imagetextslot-train: error: {e}", file=sys.stderr); sys.exit(1)

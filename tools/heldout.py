@@ -12,12 +12,15 @@ at least one character outside ASCII, which takes two to four bytes, so two to f
                `manpage_texts` (apt-get install -y manpages-it manpages-de manpages-fr manpages-es): --pages
                pages, a quarter in each language; each language's manual pages are taken in an order shuffled
                by --seed, one page drawn from each (a further one from each only if a language runs out).
+  manpages-pl  Debian's Polish manual pages (apt-get install -y manpages-pl), drawn the same way: a language
+               whose letters (ą ć ę ł ń ś ź ż) lie beyond Latin-1, in a set that played no part in choosing
+               the training text.
 
 The pages keep the columns of `make_dataset` (`pixel_values`, `text`, `doc`, and `page`, the page's index in its
 document) and add `lang`. Each set's folder holds `layout.json` (for `load_layout`); `stats.json` beside the
 sets holds what this prints, and where the text came from.
 
-    python tools/heldout.py                                   # data/heldout/python-docs, data/heldout/manpages
+    python tools/heldout.py                                   # data/heldout/python-docs, manpages and manpages-pl
     python tools/heldout.py --out /tmp/heldout --pages 100 --sets manpages
 """
 import argparse, itertools, json, platform, random, shutil, subprocess, time
@@ -28,7 +31,7 @@ import datasets
 
 from imagetextslot.dataset import MANPAGE_LANGS, PageLayout, make_dataset, manpage_texts, paginate
 
-SETS = ('python-docs', 'manpages')
+SETS = ('python-docs', 'manpages', 'manpages-pl')
 
 
 def python_docs_pages(n:int, seed:int) -> datasets.Dataset:
@@ -59,11 +62,11 @@ def manpage_labels(lang:str, n:int, seed:int, layout:PageLayout) -> list[tuple[s
     return out
 
 
-def manpage_pages(n:int, seed:int) -> datasets.Dataset:
-    "`n` pages of the translated manual pages, as even across `MANPAGE_LANGS` as `n` allows, rendered by `make_dataset`."
+def manpage_pages(n:int, seed:int, langs=MANPAGE_LANGS) -> datasets.Dataset:
+    "`n` pages of the translated manual pages, as even across `langs` as `n` allows, rendered by `make_dataset`."
     layout = PageLayout()
-    per = [n // len(MANPAGE_LANGS) + (i < n % len(MANPAGE_LANGS)) for i in range(len(MANPAGE_LANGS))]
-    rows = [r for lang, k in zip(MANPAGE_LANGS, per) for r in manpage_labels(lang, k, seed, layout)]
+    per = [n // len(langs) + (i < n % len(langs)) for i in range(len(langs))]
+    rows = [r for lang, k in zip(langs, per) for r in manpage_labels(lang, k, seed, layout)]
     # each label is one page of the layout, so make_dataset renders it as exactly that page; the key carries the page index
     docs = [(f"{d}#{k}", label) for d, k, label in rows]
     ds = make_dataset(docs, n_pages=None, val_fraction=0, seed=seed, layout=layout, progress=False)['train']
@@ -133,7 +136,7 @@ def main(argv=None) -> int:
     p.add_argument('--out', default='data/heldout', help='folder for the sets and stats.json (default: data/heldout)')
     p.add_argument('--pages', type=int, default=500, help='pages in each set (default: 500)')
     p.add_argument('--seed', type=int, default=0, help='which pages are drawn (default: 0)')
-    p.add_argument('--sets', nargs='+', choices=SETS, default=list(SETS), help='the sets to build (default: both)')
+    p.add_argument('--sets', nargs='+', choices=SETS, default=list(SETS), help='the sets to build (default: all)')
     a = p.parse_args(argv)
     if a.pages < 1: p.error('--pages must be at least 1')
 
@@ -141,10 +144,14 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     datasets.disable_progress_bars()
     info = dict(seed=a.seed, pages=a.pages, layout=PageLayout().to_dict(), python=platform.python_version(), sets={})
-    built = {'python-docs': lambda: python_docs_pages(a.pages, a.seed), 'manpages': lambda: manpage_pages(a.pages, a.seed)}
+    if (out / 'stats.json').exists():                    # the sets not rebuilt now keep their entries
+        info['sets'] = {k: v for k, v in json.loads((out / 'stats.json').read_text()).get('sets', {}).items() if k not in a.sets}
+    built = {'python-docs': lambda: python_docs_pages(a.pages, a.seed), 'manpages': lambda: manpage_pages(a.pages, a.seed),
+             'manpages-pl': lambda: manpage_pages(a.pages, a.seed, ('pl',))}
     sources = {'python-docs': f"pydoc_data.topics of Python {platform.python_version()}",
                'manpages': f"Debian's translated manual pages {package_versions(f'manpages-{l}' for l in MANPAGE_LANGS)}, "
-                           f"formatted by groff"}
+                           f"formatted by groff",
+               'manpages-pl': f"Debian's Polish manual pages {package_versions(['manpages-pl'])}, formatted by groff"}
     for name in a.sets:
         t0 = time.perf_counter()
         try: pages = built[name]()
