@@ -100,8 +100,18 @@ def run(prog:str, # a command of `COMMANDS`
     f = getattr(importlib.import_module(f'imagetextslot.{module}'), name).__wrapped__
     with contextlib.redirect_stderr(_ShellWords(sys.stderr, set(args))): return f(**args)
 
-def data_main(): return run('imagetextslot-data')
-def train_main(): return run('imagetextslot-train')
-def eval_main(): return run('imagetextslot-eval')
-def read_main(): return run('imagetextslot-read')
-def bench_main(): return run('imagetextslot-bench')
+def data_main():
+    "The `imagetextslot-data` command (an entry point of `settings.ini`)."
+    return run('imagetextslot-data')
+def train_main():
+    "The `imagetextslot-train` command (an entry point of `settings.ini`)."
+    return run('imagetextslot-train')
+def eval_main():
+    "The `imagetextslot-eval` command (an entry point of `settings.ini`)."
+    return run('imagetextslot-eval')
+def read_main():
+    "The `imagetextslot-read` command (an entry point of `settings.ini`)."
+    return run('imagetextslot-read')
+def bench_main():
+    "The `imagetextslot-bench` command (an entry point of `settings.ini`)."
+    return run('imagetextslot-bench')

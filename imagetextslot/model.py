@@ -221,6 +221,10 @@ def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch
         if length <= bytes_per_cell: n[is_byte & (b >= lo) & (b <= hi)] = length
     return n, is_byte & (b >= 0x80) & (b <= 0xBF)
 
+_LEAD_BITS = torch.tensor([0, 0x7F, 0x1F, 0x0F, 0x07])  # payload bits of a lead byte, by the length of its character
+_LEAST_CP = torch.tensor([0, 0, 0x80, 0x800, 0x10000])   # the smallest code point each length may encode (below it: overlong)
+_REPLACEMENT_IDS = [b + BYTE_OFFSET for b in '\ufffd'.encode()]
+
 def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
                  counts:torch.Tensor, # (B,) characters of each page (rounded counts)
                  bytes_per_cell:int=3, # slots per cell G
@@ -233,21 +237,24 @@ def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G sl
     p = logits[:, :C * G].float().softmax(-1).unflatten(1, (C, G))               # (B, C, G, V)
     n_of, cont = _utf8_tables(V, G, p.device)
     lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)               # (B, C): the most likely lead byte
-    used = torch.arange(G - 1, device=p.device) < (n_of[lead] - 1)[..., None]   # (B, C, G-1): the slots its character fills
+    n = n_of[lead]                                                               # (B, C): the bytes of its character
+    used = torch.arange(G - 1, device=p.device) < (n - 1)[..., None]            # (B, C, G-1): the slots it fills
     cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)               # (B, C, G-1)
     rest_p = torch.where(used, cont_p, p[:, :, 1:, empty_token_id])
-    conf = torch.cat([lead_p[..., None], rest_p], -1).min(-1).values            # (B, C)
+    conf = torch.cat([lead_p[..., None], rest_p], -1).min(-1).values            # (B, C): its least sure slot
+    byte = torch.cat([lead[..., None], cont_id], -1) - BYTE_OFFSET              # (B, C, G)
+    cp = byte[..., 0] & _LEAD_BITS.to(p.device)[n]                              # (B, C): the code point, byte by byte
+    for j in range(1, G): cp = torch.where(j < n, (cp << 6) | (byte[..., j] & 0x3F), cp)
+    bad = (cp < _LEAST_CP.to(p.device)[n]) | ((cp >= 0xD800) & (cp <= 0xDFFF)) | (cp > 0x10FFFF) # overlong, surrogate, beyond Unicode
+    conf, cp = conf.masked_fill(bad, 0.), cp.masked_fill(bad, 0xFFFD)
+    keep = torch.arange(G, device=p.device) < n[..., None]                      # (B, C, G): the bytes each character has
     out = []
     for b in range(B):
         k = min(int(counts[b]), C)
-        leads, lens, conts, confs = lead[b, :k].tolist(), n_of[lead[b, :k]].tolist(), cont_id[b, :k].tolist(), conf[b, :k].tolist()
-        ids, chars = [], []
-        for c in range(k):
-            seq = [leads[c]] + conts[c][:lens[c] - 1]
-            try: ch = bytes(i - BYTE_OFFSET for i in seq).decode('utf-8')
-            except UnicodeDecodeError: ch, confs[c], seq = '\ufffd', 0.0, [i + BYTE_OFFSET for i in '\ufffd'.encode()]
-            ids += seq; chars.append(ch)
-        out.append({'ids': ids, 'text': ''.join(chars), 'confidences': confs})
+        if bad[b, :k].any():
+            ids = [i for c in range(k) for i in (_REPLACEMENT_IDS if bad[b, c] else (byte[b, c, :n[b, c]] + BYTE_OFFSET).tolist())]
+        else: ids = (byte[b, :k] + BYTE_OFFSET)[keep[b, :k]].tolist()
+        out.append({'ids': ids, 'text': ''.join(map(chr, cp[b, :k].tolist())), 'confidences': conf[b, :k].tolist()})
     return out
 
 # %% ../nbs/06_model.ipynb #0e88bfc3
