@@ -273,19 +273,19 @@ def _runs(on:np.ndarray) -> np.ndarray:
 
 def row_pitch(page, # a mode L page or (H, W) levels in [0, 1], white text on black
              ) -> float|None:
-    "Pixels from one text row to the next (autocorrelation of the row profile), or `None` for a page of fewer than two rows."
-    a = _as_gray(page)
-    on = (a >= INK).any(1)
-    if len(_runs(on)) < 2: return None
-    ys = np.nonzero(on)[0]
-    r = a.sum(1)[ys[0]:ys[-1] + 1]
-    r = r - r.mean()                                    # over the rows that hold text
-    ac = np.array([np.dot(r[:-k], r[k:]) for k in range(1, len(r) - 2)])
-    neg = np.nonzero(ac < 0)[0]
-    if len(neg) == 0: return None
-    k0, peak = neg[0], ac[neg[0]:].max()
-    if peak <= 0: return None
-    return float(k0 + np.nonzero(ac[k0:] >= 0.8 * peak)[0][0] + 1) # the first lag near the best: the pitch, not a multiple
+    "Pixels from one text row to the next: the median step between the tops of the rows of ink; `None` for fewer than two rows, or two that disagree."
+    on = (_as_gray(page) >= INK).any(1)
+    e = np.diff(np.r_[0, on.astype(np.int8), 0])
+    tops, bottoms = np.nonzero(e == 1)[0], np.nonzero(e == -1)[0]
+    rows = []                                              # (top, bottom, thin) of each row
+    for t, b in zip(tops, bottoms):                        # a line or two of ink touching a row (accents, underscores): that row's
+        thin = b - t <= 2
+        if rows and (thin or rows[-1][2]) and t - rows[-1][1] <= 1: rows[-1] = (rows[-1][0], b, thin and rows[-1][2])
+        else: rows.append((t, b, thin))
+    tops, bottoms = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    if len(tops) < 2: return None
+    if len(tops) == 2 and abs((tops[1] - tops[0]) - (bottoms[1] - bottoms[0])) > 2: return None  # two rows, one of them sparse ('.')
+    return float(np.median(np.diff(tops)))
 
 # %% ../nbs/09_inference.ipynb #5e1d2b80
 def text_size_warning(page, # a mode L page, white text on black
