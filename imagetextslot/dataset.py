@@ -749,9 +749,9 @@ def pixel_stats(images, # PIL images, or a dataset with a `pixel_values` column
     return float(a.mean()), float(a.std())
 
 # %% ../nbs/01_dataset.ipynb #1983dc10
-def page_transforms(augment:bool=False, # add the guide's optional augmentation (shift, blur, jitter)
+def page_transforms(augment:bool=False, # add the usage guide's optional augmentation (shift, blur, jitter)
                    ):
-    "The guide's page pipeline, a torchvision `v2.Compose`: PIL 'L' image -> normalised float tensor (1, H, W)."
+    "The usage guide's page pipeline, a torchvision `v2.Compose`: PIL 'L' image -> normalised float tensor (1, H, W)."
     from torchvision.transforms import v2
     aug = [v2.RandomAffine(degrees=0, translate=(0.02, 0.02)), v2.GaussianBlur(kernel_size=3, sigma=(0.1, 0.5))] if augment else []
     jit = [v2.ColorJitter(brightness=0.2, contrast=0.2)] if augment else []

@@ -189,7 +189,7 @@ METRIC_NOTES = {
     'exact_match': 'share of pages read without an error',
     'char_acc_text_only': 'slot accuracy over the slots that hold a byte of text',
     'char_acc_with_markers': 'slot accuracy over all non-padding slots (with the markers, or the EMPTY ids of cells in use)',
-    'count_mae': 'mean |predicted - true| count per page (characters; tokens in the guide\'s layout)',
+    'count_mae': 'mean |predicted - true| count per page (characters; tokens in the usage guide\'s layout)',
     'length_exact': 'share of pages whose rounded count is exact',
     'pages_per_s': 'evaluation speed',
 }
@@ -411,7 +411,7 @@ def slot_cells(label:str, # the page's label, as `paginate` gives it
     "Slot -> (x, y) pixel centre of the character that slot writes, for the characters drawn on the page."
     positions = char_positions(label, layout or PageLayout())
     if cells: return {c: pos for c, pos in enumerate(positions) if pos is not None}
-    out, slot = {}, 1 # the guide's layout: slot 0 holds <|im_start|>, then one slot per byte
+    out, slot = {}, 1 # the byte layout: slot 0 holds <|im_start|>, then one slot per byte
     for ch, pos in zip(label, positions):
         n = len(ch.encode('utf-8'))
         if pos is not None: out.update({s: pos for s in range(slot, slot + n)})

@@ -63,7 +63,7 @@ def slot_cross_entropy(logits:torch.Tensor, # (B, S, V) classifier output
                            ignore_index=pad_token_id, label_smoothing=label_smoothing)
 
 def count_loss(count_pred:torch.Tensor, # (B, 1) or (B,) predicted counts
-               counts:torch.Tensor, # (B,) true counts: `attention_mask.sum(1)` in the guide's layout, characters in the 'cells' layout
+               counts:torch.Tensor, # (B,) true counts: `attention_mask.sum(1)` in the byte layout, characters in the 'cells' layout
               ) -> torch.Tensor:
     "Smooth L1 between the predicted and the true counts."
     return F.smooth_l1_loss(count_pred.float().reshape(-1), counts.float().reshape(-1))

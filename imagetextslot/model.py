@@ -187,7 +187,7 @@ def generate(self:ImageTextSlotModel,
              eos_token_id:int|None=None, # not used
              max_new_tokens:int|None=None, # not used: every slot is predicted
             ) -> list[torch.Tensor]:
-    "Token ids of each page: the 'cells' layout's text bytes (see `decode_cells`), or in the guide's layout the argmax of every slot cut at the rounded count (markers kept)."
+    "Token ids of each page: the 'cells' layout's text bytes (see `decode_cells`), or in the byte layout the argmax of every slot cut at the rounded count (markers kept)."
     logits, n = self.predict(pixel_values)
     if self.cells: return [torch.tensor(r['ids'], dtype=torch.long) for r in self.decode(logits, n)]
     ids = logits.argmax(-1)                                                          # (B, K)
@@ -272,7 +272,7 @@ def decode(self:ImageTextSlotModel,
            logits:torch.Tensor, # (B, K, V) logits of the first K slots
            counts:torch.Tensor, # (B,) rounded counts (see `round_counts`)
           ) -> list[dict]:
-    "For each page `{'ids', 'text', 'confidences', 'count'}`: 'cells' layout by `decode_cells`; the guide's layout cut at the count, special tokens dropped wherever they are."
+    "For each page `{'ids', 'text', 'confidences', 'count'}`: 'cells' layout by `decode_cells`; the byte layout cut at the count, special tokens dropped wherever they are."
     if self.cells:
         res = decode_cells(logits, counts, self.cfg.slot_attention.bytes_per_cell)
         return [{**r, 'count': int(k)} for r, k in zip(res, counts.tolist())]
@@ -393,7 +393,7 @@ def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained`
 
 # %% ../nbs/06_model.ipynb #62a5458b
 def param_counts(model:nn.Module) -> dict:
-    "Parameters per part: SPEC's rows for an `ImageTextSlotModel`, else per top-level child."
+    "Parameters per part: the reference configuration's rows for an `ImageTextSlotModel`, else per top-level child."
     n = lambda ps: sum(p.numel() for p in ps)
     if not isinstance(model, ImageTextSlotModel):
         out = {name: n(m.parameters()) for name, m in model.named_children()}
@@ -408,7 +408,7 @@ def param_counts(model:nn.Module) -> dict:
             'classifier': n(model.classifier.parameters()),
             'counter': n(model.counter.parameters())}
 
-def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` gets SPEC's rows
+def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` gets the reference configuration's rows
                       ) -> int:
     "Print parameters per part and the total; return the number of trainable parameters."
     rows = param_counts(model)
@@ -477,7 +477,7 @@ class ModelFactory:
     def build_5m(resume_from:str|Path|None=None, # a `save_pretrained` folder to load
                  layout=None, # page layout for the slot prior
                 ) -> tuple[ImageTextSlotModel, ByteTokenizer, ModelConfig]:
-        "The guide's ~4.9M-parameter model, with our alignment additions."
+        "The usage guide's ~4.9M-parameter model, with our alignment additions."
         return ModelFactory.build('5m', resume_from, layout)
 
     @staticmethod

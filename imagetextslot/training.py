@@ -74,7 +74,7 @@ AUGMENTATIONS = ('shift', 'levels', 'blur', 'jpeg', 'threshold', 'noise') # alte
 
 @dataclass
 class TrainConfig:
-    "Settings of a training run; the defaults are the guide's (batch 64, 50 epochs, lr 1e-4 to 3e-5, warmup 10%, wd 1e-3, clip 1.0)."
+    "Settings of a training run; the defaults are the usage guide's (batch 64, 50 epochs, lr 1e-4 to 3e-5, warmup 10%, wd 1e-3, clip 1.0)."
     preset:str='tiny' # model preset of `ModelFactory.build` ('tiny', '5m', 'reference') or a model config.json
     init:str|None=None # start from these weights: a shipped model ('tiny', '5m') or a checkpoint/run folder; its config replaces `preset`
     data:str|None=None # dataset folder written by `make_dataset`; `None` builds one with the built-in source
