@@ -602,7 +602,7 @@ def run_benchmarks(quick:bool=False, # the short version: small batches, few rou
     show("6. start-up: fresh processes, the fastest of each, against python -c 'import torch'", t)
     t = busy_threads(models['tiny'], reps, batch_size=b)
     res['threads'] = _records(t)
-    show(f"   threads: seconds a page, tiny, with torch's default threads and with one; quiet, and with one core busy", t)
+    show("   threads: seconds a page, tiny, with torch's default threads and with one; quiet, and with one core busy", t)
     from imagetextslot.cli import default_threads
     out(f"   the commands' default now: {default_threads()} thread(s) (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     return res

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_cli.ipynb #9fc7d875
 from __future__ import annotations
-import __future__, argparse, ast, contextlib, difflib, importlib, importlib.util, inspect, linecache, os, re, sys
+import __future__, argparse, ast, contextlib, difflib, importlib, importlib.util, linecache, os, re, sys
 from pathlib import Path
 from fastcore.script import Param, anno_parser
 

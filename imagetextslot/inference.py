@@ -348,7 +348,7 @@ def image_files(folder:str|Path, # a folder of images
 import imagetextslot
 from .tokenizer import byte_tokenizer
 from .model import ImageTextSlotModel
-from .model import load_model, default_device
+from .model import load_model
 
 WEIGHTS_DIR = Path(imagetextslot.__file__).parent/'weights' # the shipped models, one folder each
 PRETRAINED = ('tiny', '5m') # names of the shipped models; the first is the default
