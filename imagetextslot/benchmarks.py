@@ -524,7 +524,7 @@ def busy_threads(model:ImageTextSlotModel, # the model to time (trained in place
                  reps:int=3, # timed rounds
                  batch_size:int=16, # pages of the training step
                 ) -> pd.DataFrame:
-    "Seconds a page reading one page and in a training step, with torch's default threads and with one; quiet, and with one core busy."
+    "Seconds a page reading one page and in a training step, with torch's default threads and with one; on the machine as found, and with one more core kept busy."
     text = sample_text()[:300]
     batch = Collate(byte_tokenizer())([{'pixel_values': page_transforms()(render_page(text)), 'text': f"<|im_start|>{text}<|im_end|>"}] * batch_size)
     state = copy.deepcopy(model.state_dict())
@@ -533,7 +533,7 @@ def busy_threads(model:ImageTextSlotModel, # the model to time (trained in place
     def step():
         model.train().zero_grad(); model(**batch)['loss'].backward()
     rows, default = {}, torch.get_num_threads()
-    for load, ctx in (('quiet', nullcontext), ('one core busy', busy_core)):
+    for load, ctx in (('as found', nullcontext), ('one more core busy', busy_core)):
         with ctx():
             for n in dict.fromkeys((default, 1)):
                 with num_threads(n): t = best_times({'read a page': read, 'training step': step}, reps)
@@ -602,7 +602,7 @@ def run_benchmarks(quick:bool=False, # the short version: small batches, few rou
     show("6. start-up: fresh processes, the fastest of each, against python -c 'import torch'", t)
     t = busy_threads(models['tiny'], reps, batch_size=b)
     res['threads'] = _records(t)
-    show("   threads: seconds a page, tiny, with torch's default threads and with one; quiet, and with one core busy", t)
+    show("   threads: seconds a page, tiny, with torch's default threads and with one; as found, and with one more core busy", t)
     from imagetextslot.cli import default_threads
     out(f"   the commands' default now: {default_threads()} thread(s) (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     return res
