@@ -599,7 +599,7 @@ def run_benchmarks(quick:bool=False, # the short version: small batches, few rou
 
     t = cold_start(reps)
     res['cold start'] = _records(t)
-    show("6. start-up: fresh processes, the fastest of each, against python -c 'import torch'", t)
+    show("5. start-up: fresh processes, the fastest of each, against python -c 'import torch'", t)
     t = busy_threads(models['tiny'], reps, batch_size=b)
     res['threads'] = _records(t)
     show("   threads: seconds a page, tiny, with torch's default threads and with one; as found, and with one more core busy", t)

@@ -13,9 +13,9 @@ from PIL import Image, ImageOps
 from fastcore.script import call_parse, Param
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'MIN_CONTRAST', 'INK', 'WEIGHTS_DIR', 'PRETRAINED', 'TRAIN_HINT', 'LOW_CONFIDENCE',
-           'unit_pixels', 'flatten_alpha', 'frame_count', 'looks_dark_on_light', 'stretch_contrast', 'grid_offset',
-           'shift_page', 'row_pitch', 'text_size_warning', 'load_page', 'image_files', 'pretrained_dir',
+__all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'MIN_CONTRAST', 'TRAINED_LEVELS', 'INK', 'WEIGHTS_DIR', 'PRETRAINED', 'TRAIN_HINT',
+           'LOW_CONFIDENCE', 'unit_pixels', 'flatten_alpha', 'frame_count', 'looks_dark_on_light', 'stretch_contrast',
+           'grid_offset', 'shift_page', 'row_pitch', 'text_size_warning', 'load_page', 'image_files', 'pretrained_dir',
            'load_pretrained', 'pretrained_info', 'page_confidence', 'check_device', 'read_pages', 'confidence_warning',
            'read_text', 'shown', 'read_cli']
 
@@ -178,14 +178,16 @@ def looks_dark_on_light(img, # a mode L image, or (H, W) gray levels in [0, 1]
 
 # %% ../nbs/09_inference.ipynb #1f6b8c40
 MIN_CONTRAST = 0.08 # ink less than this far above the background (a fraction of the full range): the page is blank
+TRAINED_LEVELS = (0.05, 0.97) # a background at most this and ink at least this: the levels the model was trained on, left as they are
 
 def stretch_contrast(img, # a mode L image, or (H, W) gray levels in [0, 1], light text on a darker background
                      min_contrast:float=MIN_CONTRAST, # less contrast than this: no ink, an all-black page
                     ) -> np.ndarray:
-    "(H, W) float32 levels in [0, 1]: the median (the background) becomes 0, the brightest pixel 1; all 0 when the page has no ink."
+    "(H, W) float32 levels in [0, 1]: the median (the background) becomes 0, the brightest pixel 1; all 0 when the page has no ink; a page already at `TRAINED_LEVELS` as it is."
     a = _as_gray(img)
     bg, ink = float(np.median(a)), float(a.max())
     if ink - bg < min_contrast: return np.zeros_like(a)
+    if bg <= TRAINED_LEVELS[0] and ink >= TRAINED_LEVELS[1]: return a   # e.g. a JPEG's faint noise: the model was trained on it
     return np.clip((a - bg) / (ink - bg), 0, 1)
 
 # %% ../nbs/09_inference.ipynb #4e0a1c73
