@@ -168,7 +168,7 @@ from tqdm.auto import tqdm
 from datasets import Dataset, DatasetDict, load_from_disk
 from .tokenizer import byte_tokenizer
 from .dataset import MyDataset, Collate, page_transforms
-from .model import ImageTextSlotModel, default_device, model_dir, load_model
+from .model import ImageTextSlotModel, model_dir, load_model
 from .losses import EMPTY_ID
 
 # %% ../nbs/08_evaluation.ipynb #93bf9449
@@ -483,10 +483,8 @@ def eval_cli(model:Param("a shipped model ('tiny', '5m'), a save_pretrained fold
     "Evaluate a model on a saved dataset: print the metrics and write them, with every page, as JSON."
     if threads: torch.set_num_threads(threads)
     try:
-        if not Path(model).exists():
-            from imagetextslot.inference import PRETRAINED, pretrained_dir
-            if model in PRETRAINED: model = pretrained_dir(model)
-        res = evaluate(model, data, batch_size=batch_size, device=device, split=split, max_pages=max_pages, progress=not quiet)
+        from imagetextslot.inference import resolve_model   # a shipped model by name too
+        res = evaluate(resolve_model(model, device), data, batch_size=batch_size, device=device, split=split, max_pages=max_pages, progress=not quiet)
     except (FileNotFoundError, NotADirectoryError, ValueError, TypeError) as e:
         print(f"imagetextslot-eval: error: {e}", file=sys.stderr)
         return 1

@@ -16,8 +16,8 @@ from fastcore.script import call_parse, Param
 __all__ = ['MAX_PIXELS', 'IMAGE_EXTENSIONS', 'MIN_CONTRAST', 'TRAINED_LEVELS', 'INK', 'WEIGHTS_DIR', 'PRETRAINED', 'TRAIN_HINT',
            'LOW_CONFIDENCE', 'unit_pixels', 'flatten_alpha', 'frame_count', 'looks_dark_on_light', 'stretch_contrast',
            'grid_offset', 'shift_page', 'row_pitch', 'text_size_warning', 'load_page', 'image_files', 'pretrained_dir',
-           'load_pretrained', 'pretrained_info', 'page_confidence', 'check_device', 'read_pages', 'confidence_warning',
-           'read_text', 'shown', 'read_cli']
+           'load_pretrained', 'pretrained_info', 'page_confidence', 'check_device', 'resolve_model', 'read_pages',
+           'confidence_warning', 'read_text', 'shown', 'read_cli']
 
 # %% ../nbs/09_inference.ipynb #6a2bea89
 from .dataset import PAGE_SIZE, PIXEL_MEAN, PIXEL_STD, PageLayout, pages_tensor, render_page, render_pages
@@ -357,7 +357,7 @@ PRETRAINED = ('tiny', '5m') # names of the shipped models; the first is the defa
 
 TRAIN_HINT = ("train one and pass its folder: `imagetextslot-train --out runs/mine` renders synthetic pages and trains "
               "a tiny model on them (`--preset 5m` for the reference model, `--data DIR` for pages made with "
-              "`imagetextslot-data --out_dir DIR`; see `imagetextslot-train --help`), then read with "
+              "`imagetextslot-data DIR`; `--init tiny` to start from the shipped model; see `imagetextslot-train --help`), then read with "
               "`imagetextslot-read --model runs/mine IMAGE...` or `read_text(images, model='runs/mine')`")
 
 def pretrained_dir(name:str='tiny', # one of `PRETRAINED`
@@ -437,8 +437,10 @@ def _inputs(images) -> list[tuple]:
         out = [(x, f'{name}#{k}', k) for k in range(1, n + 1)]
     return out
 
-def _resolve_model(model, device) -> ImageTextSlotModel:
-    "`model` itself, a folder's model, or a shipped model by name (`None`: the default one)."
+def resolve_model(model, # a model, a `save_pretrained` or run folder, a shipped model's name ('tiny', '5m'), or `None` (the default shipped one)
+                  device=None, # where to put it (default: CUDA if available; a model object stays where it is)
+                 ) -> ImageTextSlotModel:
+    "The model that `model` names; a shipped one through `load_pretrained` (with its caveat); `FileNotFoundError` when it names nothing."
     if model is None: return load_pretrained(device=device)
     if isinstance(model, str) and not Path(model).exists():
         if model in PRETRAINED: return load_pretrained(model, device)
@@ -507,7 +509,7 @@ def read_text(images, # a path, PIL image, array or tensor, or a list of them
     _check_batch_size(batch_size)
     device = check_device(device)
     items = _inputs(images)
-    model = _resolve_model(model, device)
+    model = resolve_model(model, device)
     pages = []
     for x, name, frame in items:
         try: pages.append(load_page(x, resize=resize, invert=invert, name=name, align=align, frame=frame))
@@ -567,7 +569,7 @@ def read_cli(images:Param("image files (`scan.tif#2`: its second frame), or fold
         if threads is not None and threads < 1: raise ValueError(f"--threads must be 1 or more, got {threads}")
     except ValueError as e: err(f"error: {e}"); return 2
     if threads: torch.set_num_threads(threads)
-    try: net = _resolve_model(model, dev)
+    try: net = resolve_model(model, dev)
     except (FileNotFoundError, NotADirectoryError, ValueError, OSError, RuntimeError) as e: err(f"error: {e}"); return 1
     items, pages, failed, notes = _expand(images), {}, {}, {}
     for i, (name, path, frame, problem) in enumerate(items):

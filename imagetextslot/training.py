@@ -678,20 +678,15 @@ def build_model(preset:str='tiny', # a preset of `ModelFactory.build` ('tiny', '
     torch.manual_seed(seed)
     return ModelFactory.build(preset, layout=layout)[0]
 
-def init_model(init:str, # a shipped model ('tiny', '5m'), a model folder (config.json, model.safetensors), or a run folder
+def init_model(init:str, # a shipped model ('tiny', '5m'), a `save_pretrained` folder, or a run folder
                layout=None, # page layout of the data; must be the one the model's slot prior was built for
               ) -> ImageTextSlotModel:
     "The trained model a run fine-tunes: its config and weights; `ValueError` when `layout` differs from the model's, `FileNotFoundError` when `init` names nothing."
-    from imagetextslot.inference import PRETRAINED, pretrained_dir
+    from imagetextslot.inference import resolve_model
     from imagetextslot.slot_attention import layout_dict
-    p = Path(init)
-    if init in PRETRAINED and not p.exists(): folder = pretrained_dir(init)
-    elif (p/'config.json').is_file(): folder = p
-    elif (folder := find_checkpoint(p)) is None:
-        raise FileNotFoundError(f"--init {init}: not a shipped model ({', '.join(PRETRAINED)}), a model folder with config.json, or a run folder with a checkpoint")
-    model = ImageTextSlotModel.from_pretrained(folder)
+    model = resolve_model(init, 'cpu')                             # a run folder: its checkpoints/best, else last
     if layout is not None and layout_dict(layout) != model.cfg.slot_attention.prior_layout:
-        raise ValueError(f"the pages of --data are not laid out as the pages {folder} was trained on (its slot prior): "
+        raise ValueError(f"the pages of --data are not laid out as the pages {init} was trained on (its slot prior): "
                          "render the data with the model's layout (imagetextslot-data's defaults for the shipped models)")
     return model
 
@@ -929,9 +924,8 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
                           min_lr=min_lr, warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_clip=grad_clip or None,
                           grad_accum=grad_accum, eval_every=eval_every, eval_pages=eval_pages, save_every=save_every,
                           log_every=log_every, num_workers=num_workers, preload=preload, seed=seed, device=device, compile=compile,
-                          resume=resume_from or resume, source=source, pages=pages, progress=not quiet,
-                          **{f'aug_{k}': v for k, v in dict(shift=aug_shift, levels=aug_levels, blur=aug_blur, jpeg=aug_jpeg,
-                                                            threshold=aug_threshold, noise=aug_noise).items()})
+                          resume=resume_from or resume, source=source, pages=pages, progress=not quiet, aug_shift=aug_shift,
+                          aug_levels=aug_levels, aug_blur=aug_blur, aug_jpeg=aug_jpeg, aug_threshold=aug_threshold, aug_noise=aug_noise)
         res = train(cfg)
     except (ValueError, TypeError, OSError, FloatingPointError) as e:
         print(f"imagetextslot-train: error: {e}", file=sys.stderr); sys.exit(1)

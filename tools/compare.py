@@ -18,8 +18,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from results import ALTERED, SETS, altered_pages  # the same alterations as the results table
 from imagetextslot.evaluation import cer, exact_match
-from imagetextslot.inference import PRETRAINED, load_page, pretrained_dir, read_pages
-from imagetextslot.model import load_model
+from imagetextslot.inference import load_page, read_pages, resolve_model
 
 
 def pages_of(folder:Path, n:int, seed:int) -> datasets.Dataset:
@@ -49,7 +48,7 @@ def main(argv=None) -> int:
     res = {}
     for name, path in models.items():
         t0 = time.perf_counter()
-        model = load_model(pretrained_dir(path) if path in PRETRAINED and not Path(path).exists() else path, 'cpu')
+        model = resolve_model(path, "cpu")
         res[name] = {'path': path}
         for s, ds in sets.items():
             for v, pages in variants[s].items():
