@@ -39,6 +39,7 @@ def num_threads(n:int|None, # intra-op threads inside the block (`None`: leave t
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/10_benchmarks.ipynb #22936aef
 def round_times(fns:dict, # name -> callable taking no arguments
                 reps:int=5, # timed rounds
                 warmup:int=1, # untimed rounds first
@@ -53,6 +54,7 @@ def round_times(fns:dict, # name -> callable taking no arguments
             times[k].append(time.perf_counter() - t)
     return times
 
+# %% ../nbs/10_benchmarks.ipynb #9dea7fd8
 def best_times(fns:dict, # name -> callable taking no arguments
                reps:int=5, # timed rounds
                warmup:int=1, # untimed rounds first
@@ -60,6 +62,7 @@ def best_times(fns:dict, # name -> callable taking no arguments
     "Fastest wall-clock seconds of each callable over `reps` rounds of `round_times`."
     return {k: min(v) for k, v in round_times(fns, reps, warmup).items()}
 
+# %% ../nbs/10_benchmarks.ipynb #242a24ec
 def median_ratio(times:dict, # from `round_times`
                  num, # key of the numerator's times
                  den, # key of the denominator's times
@@ -67,6 +70,7 @@ def median_ratio(times:dict, # from `round_times`
     "Median over rounds of `times[num] / times[den]`: each ratio compares two runs made moments apart."
     return statistics.median(a / b for a, b in zip(times[num], times[den]))
 
+# %% ../nbs/10_benchmarks.ipynb #bddd3503
 def machine_info() -> dict:
     "What a table was measured on: CPU model, the vector instructions torch uses, its intra-op threads, torch and Python versions."
     cpu = platform.processor() or platform.machine()
@@ -76,6 +80,7 @@ def machine_info() -> dict:
     return {'cpu': cpu, 'vector ISA': torch.backends.cpu.get_cpu_capability(), 'threads': torch.get_num_threads(),
             'torch': torch.__version__, 'python': platform.python_version()}
 
+# %% ../nbs/10_benchmarks.ipynb #fc8ae0e9
 def random_pages(n:int, # number of pages
                  image_size:int=PAGE_SIZE, # side of a page
                  seed:int=0, # random seed
@@ -97,6 +102,7 @@ def flops_per_page(model:nn.Module, # an `ImageTextSlotModel`
     counts, root = counter.get_flop_counts(), type(model).__name__
     return {k[len(root) + 1:]: sum(v.values()) / batch_size for k, v in counts.items() if k.startswith(root + '.') and k.count('.') == 1}
 
+# %% ../nbs/10_benchmarks.ipynb #92b58064
 def matmul_rate(n:int=2048, # side of the square matrices
                 reps:int=5, # timed repeats (the fastest counts)
                ) -> float:
@@ -153,6 +159,7 @@ def _layer_group(m:nn.Module) -> str|None:
     if type(m).__name__ == 'CrossAttention': return 'attention core (softmax(QK)V)'
     return None
 
+# %% ../nbs/10_benchmarks.ipynb #4084de92
 def time_by_layer(model:ImageTextSlotModel, # the model
                   batch_size:int=32, # pages per forward pass
                   reps:int=3, # forward passes (the fastest one's breakdown is kept)
@@ -285,6 +292,7 @@ def ar_decoder_for(model:ImageTextSlotModel, # the model whose encoder the decod
     sa = model.cfg.slot_attention
     return ARDecoder(sa.d_model, sa.num_heads, model.cfg.vocab_size, max(1024, model.cfg.num_slots), sa.mlp_ratio).eval()
 
+# %% ../nbs/10_benchmarks.ipynb #8e0cb961
 def ar_read(model:ImageTextSlotModel, # supplies the encoder and projection
             decoder:ARDecoder, # the autoregressive decoder
             pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
@@ -294,6 +302,7 @@ def ar_read(model:ImageTextSlotModel, # supplies the encoder and projection
     with torch.inference_mode():
         return decoder.generate(model.proj(model.encoder(pixel_values)), n_tokens, model.cfg.bos_token_id)
 
+# %% ../nbs/10_benchmarks.ipynb #2be9d9e5
 def decoder_params(model:ImageTextSlotModel, # the model
                   ) -> int:
     "Parameters after the encoder and projection: slot queries, slot block, prior, classifier and counter."
@@ -308,6 +317,7 @@ def sample_text(n_chars:int=360, # at least this many characters
             if len(label) >= n_chars: return label
     raise ValueError(f"no page of the Python docs holds {n_chars} characters")
 
+# %% ../nbs/10_benchmarks.ipynb #929e3d5a
 def latency_vs_length(model:ImageTextSlotModel, # our model
                       decoder:ARDecoder|None=None, # the autoregressive decoder (default `ar_decoder_for(model)`)
                       lengths:tuple=(16, 64, 256, 350), # characters on the page
@@ -329,6 +339,7 @@ def latency_vs_length(model:ImageTextSlotModel, # our model
                          'AR / ours': median_ratio(t, 'ar', 'ours')})
     return pd.DataFrame(rows).set_index('chars')
 
+# %% ../nbs/10_benchmarks.ipynb #440f3ae9
 def plot_latency(tables:dict, # model name -> table from `latency_vs_length`
                  ax=None, # a matplotlib axis (default: a new figure)
                 ):
@@ -349,6 +360,7 @@ class _Outputs(nn.Module):
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, pixel_values): out = self.model(pixel_values); return out['logits'], out['count_pred']
 
+# %% ../nbs/10_benchmarks.ipynb #4d3dd380
 def _rms_norm_onnx(g, x, shape, weight, eps):
     "`aten::rms_norm` in ONNX ops the legacy exporter lacks a rule for: x / sqrt(mean(x^2) + eps) * weight."
     from torch.onnx import symbolic_helper as sh
@@ -358,6 +370,7 @@ def _rms_norm_onnx(g, x, shape, weight, eps):
     y = g.op('Div', x, g.op('Sqrt', g.op('Add', ms, g.op('Constant', value_t=torch.tensor(eps, dtype=torch.float32)))))
     return y if sh._is_none(weight) else g.op('Mul', y, weight)
 
+# %% ../nbs/10_benchmarks.ipynb #436b72de
 def export_onnx(model:ImageTextSlotModel, # the model; it is left in the mode it was in
                 path:str|Path, # the `.onnx` file to write
                 opset:int=18, # ONNX opset (18 or later)
@@ -393,6 +406,7 @@ def onnx_session(path:str|Path, # an `.onnx` file from `export_onnx`
     so.log_severity_level = 3
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
+# %% ../nbs/10_benchmarks.ipynb #0f597de0
 def onnx_forward(session, # from `onnx_session`
                  pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
                 ) -> dict:
@@ -400,6 +414,7 @@ def onnx_forward(session, # from `onnx_session`
     logits, count = session.run(['logits', 'count_pred'], {'pixel_values': pixel_values.numpy()})
     return {'logits': torch.from_numpy(logits), 'count_pred': torch.from_numpy(count)}
 
+# %% ../nbs/10_benchmarks.ipynb #25a853a4
 def check_onnx(model:ImageTextSlotModel, # the PyTorch model
                session, # its onnxruntime session
                pixel_values:torch.Tensor, # pages to compare on
@@ -480,6 +495,7 @@ def eval_pages(n_pages:int=64, # validation pages
     "Held-out pages of Python's documentation for accuracy checks: the validation split of `make_dataset('python-docs', ...)`."
     return make_dataset('python-docs', n_pages=2 * n_pages, val_fraction=0.5, max_pages_per_doc=max_pages_per_doc, progress=False)['validation']
 
+# %% ../nbs/10_benchmarks.ipynb #9aa172a0
 def bf16_accuracy(model:ImageTextSlotModel, # the model
                   dataset, # pages with `pixel_values` and `text` (e.g. `eval_pages()`)
                   batch_size:int=32, # pages per forward pass
@@ -497,6 +513,7 @@ def bf16_accuracy(model:ImageTextSlotModel, # the model
 # %% ../nbs/10_benchmarks.ipynb #f8a905da
 def _exe(name:str) -> str: return shutil.which(name) or str(Path(sys.executable).parent/name)
 
+# %% ../nbs/10_benchmarks.ipynb #532039f6
 def cold_start(reps:int=3, # timed rounds (taking turns)
               ) -> pd.DataFrame:
     "Seconds of fresh processes, the fastest of `reps`: `import torch`, `imagetextslot-read --help`, and `imagetextslot-read` of one page with the tiny model; each as a ratio to `import torch`."
@@ -520,6 +537,7 @@ def busy_core():
         yield
     finally: p.kill(); p.wait()
 
+# %% ../nbs/10_benchmarks.ipynb #b85b1887
 def busy_threads(model:ImageTextSlotModel, # the model to time (trained in place for the training step's timing, then restored)
                  reps:int=3, # timed rounds
                  batch_size:int=16, # pages of the training step
@@ -544,6 +562,7 @@ def busy_threads(model:ImageTextSlotModel, # the model to time (trained in place
 # %% ../nbs/10_benchmarks.ipynb #5a103e82
 def _records(df:pd.DataFrame) -> list: return json.loads(df.reset_index().to_json(orient='records'))
 
+# %% ../nbs/10_benchmarks.ipynb #c5cd7c30
 def run_benchmarks(quick:bool=False, # the short version: small batches, few rounds, the 5m model only in the first table
                    compile:bool=False, # also time `torch.compile` (tens of seconds of warm-up per model)
                    batch_size:int|None=None, # pages per batch (default 32, or 8 with `quick`)
@@ -607,6 +626,7 @@ def run_benchmarks(quick:bool=False, # the short version: small batches, few rou
     out(f"   the commands' default now: {default_threads()} thread(s) (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
     return res
 
+# %% ../nbs/10_benchmarks.ipynb #647ed8bf
 @call_parse
 def bench_cli(quick:bool=False, # a short run for CI (under a minute on 2 cores)
               compile:bool=False, # also time torch.compile (slow to warm up)

@@ -13,7 +13,7 @@ __all__ = ['COMMANDS', 'ALIASES', 'light_function', 'spell', 'parser', 'default_
            'train_main', 'eval_main', 'read_main', 'bench_main']
 
 # %% ../nbs/11_cli.ipynb #2e9f0f86
-COMMANDS = {'imagetextslot-data': ('dataset', 'data_cli'), 'imagetextslot-train': ('training', 'train_cli'),
+COMMANDS = {'imagetextslot-data': ('dataset', 'data_cli'), 'imagetextslot-train': ('run', 'train_cli'),
             'imagetextslot-eval': ('evaluation', 'eval_cli'), 'imagetextslot-read': ('inference', 'read_cli'),
             'imagetextslot-bench': ('benchmarks', 'bench_cli')} # command -> (module of imagetextslot, function)
 
@@ -54,6 +54,7 @@ def spell(p:argparse.ArgumentParser, # the command's parser
         out.append(opt + eq + val)
     return out
 
+# %% ../nbs/11_cli.ipynb #c06e7cc3
 def parser(prog:str, # a command of `COMMANDS`, e.g. 'imagetextslot-read'
           ) -> argparse.ArgumentParser:
     "The command's parser, built without importing its module; its errors are one line and exit with status 2."
@@ -81,6 +82,7 @@ def shell_message(msg:str, # a message that may advise `pass name=value`
         return f"pass --{name}" + ('' if value == 'True' else f" {value}")
     return re.sub(r"\bpass (\w+)=(['\"]?)([^'\"\s,;)]+)\2", shell, msg)
 
+# %% ../nbs/11_cli.ipynb #d18552a2
 class _ShellWords:
     "A text stream that writes through `shell_message`."
     def __init__(self, stream, options): self.stream, self.options = stream, options
@@ -100,18 +102,27 @@ def run(prog:str, # a command of `COMMANDS`
     f = getattr(importlib.import_module(f'imagetextslot.{module}'), name).__wrapped__
     with contextlib.redirect_stderr(_ShellWords(sys.stderr, set(args))): return f(**args)
 
+# %% ../nbs/11_cli.ipynb #9c88dd7d
 def data_main():
     "The `imagetextslot-data` command (an entry point of `settings.ini`)."
     return run('imagetextslot-data')
+
+# %% ../nbs/11_cli.ipynb #317b042d
 def train_main():
     "The `imagetextslot-train` command (an entry point of `settings.ini`)."
     return run('imagetextslot-train')
+
+# %% ../nbs/11_cli.ipynb #1a7e9b09
 def eval_main():
     "The `imagetextslot-eval` command (an entry point of `settings.ini`)."
     return run('imagetextslot-eval')
+
+# %% ../nbs/11_cli.ipynb #7bde369d
 def read_main():
     "The `imagetextslot-read` command (an entry point of `settings.ini`)."
     return run('imagetextslot-read')
+
+# %% ../nbs/11_cli.ipynb #85727d8a
 def bench_main():
     "The `imagetextslot-bench` command (an entry point of `settings.ini`)."
     return run('imagetextslot-bench')

@@ -56,6 +56,7 @@ class LayerNorm2d(nn.LayerNorm):
         "Normalise each pixel's channel vector."
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
+# %% ../nbs/02_encoder.ipynb #f3ac2473
 class DropPath(nn.Module):
     "Stochastic depth: zero the residual branch of a random subset of samples while training."
     def __init__(self, p:float=0.0): # probability of dropping a sample's branch
@@ -70,6 +71,7 @@ class DropPath(nn.Module):
         "The drop probability, shown in the module's repr."
         return f'p={self.p}'
 
+# %% ../nbs/02_encoder.ipynb #fdb58da9
 def init_weights(m:nn.Module):
     "Trunc-normal(0.02) Conv/Linear weights with zero biases; LayerNorm/RMSNorm weight 1, bias 0."
     if isinstance(m, (nn.Conv2d, nn.Linear)):

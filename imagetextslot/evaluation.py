@@ -30,10 +30,12 @@ def _check_pairs(preds, refs):
         if bad is not None: raise TypeError(f"{name} must be strings, got {type(bad).__name__}: decode token ids with the tokenizer first")
     return preds, refs
 
+# %% ../nbs/08_evaluation.ipynb #fb19d033
 def _rate(errors:float, total:float) -> float:
     "`errors / total`, with the empty-reference rule: 0 if there are no errors, 1 otherwise."
     return errors / total if total else float(errors > 0)
 
+# %% ../nbs/08_evaluation.ipynb #47dcea40
 def char_errors(pred:str, # predicted text
                 ref:str, # reference text
                ) -> int:
@@ -48,6 +50,7 @@ def _reduce(errors:list, totals:list, reduction:str):
     if reduction == 'mean': return sum(rates) / len(rates)
     raise ValueError(f"reduction must be 'corpus', 'mean' or 'none', got {reduction!r}")
 
+# %% ../nbs/08_evaluation.ipynb #1f9316f2
 def cer(preds:str|Sequence[str], # predicted text(s)
         refs:str|Sequence[str], # reference text(s), one per prediction
         reduction:str='corpus', # 'corpus' (total edits / total characters), 'mean' of page CERs, or 'none' (a list)
@@ -78,6 +81,7 @@ def wer(preds:str|Sequence[str], # predicted text(s)
     pw, rw = [p.split() for p in preds], [r.split() for r in refs]
     return _reduce([Levenshtein.distance(p, r) for p, r in zip(pw, rw)], [len(r) for r in rw], reduction)
 
+# %% ../nbs/08_evaluation.ipynb #b7012305
 def exact_match(preds:str|Sequence[str], # predicted text(s)
                 refs:str|Sequence[str], # reference text(s), one per prediction
                ) -> float:
@@ -94,6 +98,7 @@ def _as_long(x, name:str) -> torch.Tensor:
     if t.dim() != 2: raise ValueError(f"{name} must be (batch, positions), got shape {tuple(t.shape)}")
     return t.long()
 
+# %% ../nbs/08_evaluation.ipynb #d4d86694
 def _slot_hits(slot_preds:torch.Tensor, labels:torch.Tensor, pad_token_id:int, marker_ids) -> tuple:
     "Per row: slots right and slots counted, markers included; then the same over the text slots only."
     L, S = labels.shape[1], slot_preds.shape[1]
@@ -103,6 +108,7 @@ def _slot_hits(slot_preds:torch.Tensor, labels:torch.Tensor, pad_token_id:int, m
     text = keep & ~torch.isin(labels, torch.tensor(list(marker_ids), device=labels.device))
     return (right & keep).sum(1), keep.sum(1), (right & text).sum(1), text.sum(1)
 
+# %% ../nbs/08_evaluation.ipynb #6380c874
 def char_accuracy(slot_preds, # (B, S) argmax token id of every slot
                   labels, # (B, L) label ids, right-padded with `pad_token_id`
                   pad_token_id:int=0, # label id that is not counted
@@ -124,12 +130,14 @@ def _as_float(x, name:str) -> torch.Tensor:
     if t.dim() != 1: raise ValueError(f"{name} must be (batch,) or (batch, 1), got shape {tuple(t.shape)}")
     return t
 
+# %% ../nbs/08_evaluation.ipynb #a7a9b93e
 def _counts(count_pred, lengths):
     p, l = _as_float(count_pred, 'count_pred'), _as_float(lengths, 'lengths')
     if len(p) != len(l): raise ValueError(f"got {len(p)} predicted counts and {len(l)} lengths")
     if len(p) == 0: raise ValueError("no pages to score: the counts are empty")
     return p, l
 
+# %% ../nbs/08_evaluation.ipynb #23137845
 def count_mae(count_pred, # (B,) or (B, 1) predicted token counts, as `forward` returns them
               lengths, # (B,) true token counts, `attention_mask.sum(1)`
              ) -> float:
@@ -137,6 +145,7 @@ def count_mae(count_pred, # (B,) or (B, 1) predicted token counts, as `forward` 
     p, l = _counts(count_pred, lengths)
     return (p - l).abs().mean().item()
 
+# %% ../nbs/08_evaluation.ipynb #72e356b3
 def length_exact(count_pred, # (B,) or (B, 1) predicted token counts
                  lengths, # (B,) true token counts
                 ) -> float:
@@ -198,6 +207,7 @@ def _show(c:str) -> str:
     "A character as a table shows it: blanks and missing characters made visible."
     return {'': '∅', ' ': '␣', '\n': '⏎', '\t': '⇥'}.get(c, c)
 
+# %% ../nbs/08_evaluation.ipynb #a203ae7c
 @dataclass
 class EvalResult:
     "What `evaluate` measured: `metrics`, the per-page `table`, CER `by_length`, and character `confusions`."
@@ -264,6 +274,7 @@ def _as_split(dataset, split:str) -> Dataset:
     if len(dataset) == 0: raise ValueError("the dataset is empty: no pages to evaluate")
     return dataset
 
+# %% ../nbs/08_evaluation.ipynb #bf30ad98
 def _by_length(table:pd.DataFrame, bucket:int) -> pd.DataFrame:
     lo = table['ref_chars'] // bucket * bucket
     g = table.assign(lo=lo).groupby('lo')
@@ -272,6 +283,7 @@ def _by_length(table:pd.DataFrame, bucket:int) -> pd.DataFrame:
     b['length'] = [f'{l}-{l + bucket - 1}' for l in b.index]
     return b.reset_index(drop=True)[['length', 'pages', 'chars', 'edits', 'cer', 'exact_match']]
 
+# %% ../nbs/08_evaluation.ipynb #5e2d8f30
 @torch.no_grad()
 def evaluate(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` folder or a training run folder
              dataset:Dataset|DatasetDict|str|Path, # a split with `pixel_values` and `text`, a DatasetDict, or a `save_to_disk` folder
@@ -380,6 +392,7 @@ def page_array(page) -> np.ndarray:
     t = torch.as_tensor(page).detach().float().cpu()
     return (t.reshape(t.shape[-2:]) * PIXEL_STD + PIXEL_MEAN).clamp(0, 1).numpy()
 
+# %% ../nbs/08_evaluation.ipynb #daa4713e
 def plot_predictions(pages:Sequence, # PIL images or normalised (1, 128, 128) tensors
                      preds:Sequence[str], # what the model wrote, one per page
                      refs:Sequence[str], # what the pages say
@@ -425,6 +438,7 @@ def _pixel_values(page) -> torch.Tensor:
     t = torch.as_tensor(page).float()
     return t.reshape(1, 1, *t.shape[-2:])
 
+# %% ../nbs/08_evaluation.ipynb #506627fe
 @torch.no_grad()
 def plot_attention(model:ImageTextSlotModel, # the model to look into
                    page, # a PIL page or a normalised (1, 128, 128) tensor

@@ -49,6 +49,7 @@ class SequenceCounterConfig:
         if self.pooling == 'presence' and self.source != 'slots': raise ValueError("pooling='presence' scores slots: it needs source='slots'")
         if self.source not in ('slots', 'memory'): raise ValueError(f"source must be 'slots' or 'memory', got {self.source!r}")
 
+# %% ../nbs/04_heads.ipynb #6a88dd70
 class SequenceCounter(nn.Module):
     "Slot features `(B, S, D)` (or feature tokens, with `source='memory'`) -> predicted number of tokens `(B, 1)`: an MLP on their mean (or on each, summed)."
     def __init__(self,

@@ -112,8 +112,10 @@ def _split_frame(path:str|Path) -> tuple[Path, int|None]:
     if m and not p.exists() and Path(m[1]).exists(): return Path(m[1]), int(m[2])
     return p, None
 
+# %% ../nbs/09_inference.ipynb #629e39f4
 def _frames_in(img:Image.Image) -> int: return getattr(img, 'n_frames', 1) or 1
 
+# %% ../nbs/09_inference.ipynb #0abcd828
 def _pil_frame(img:Image.Image, frame:int|None, name:str) -> np.ndarray:
     "Gray levels of frame `frame` (from 1; `None` for a single-frame image) of an open image, upright by its EXIF orientation."
     try: img.load()
@@ -169,6 +171,7 @@ def _as_gray(img) -> np.ndarray:
     "(H, W) float32 gray levels in [0, 1] of a mode L image, or of an array already in [0, 1]."
     return np.asarray(img, np.float32) / 255 if isinstance(img, Image.Image) else np.asarray(img, np.float32)
 
+# %% ../nbs/09_inference.ipynb #496b3730
 def looks_dark_on_light(img, # a mode L image, or (H, W) gray levels in [0, 1]
                        ) -> bool:
     "True when the ink lies below the background: the darkest pixel is farther from the median than the brightest."
@@ -217,10 +220,12 @@ def _grid(L:PageLayout) -> tuple[int, int, int, int]:
     "(x0, y0, cell width, cell height) of the layout's grid, in whole pixels."
     return int(L.x0), int(L.y0), int(L.cell_w), int(L.cell_h)
 
+# %% ../nbs/09_inference.ipynb #d6d196c1
 def _fold(profile:np.ndarray, origin:int, period:int) -> np.ndarray:
     "`profile` summed over the positions that lie at the same offset in their period, periods starting at `origin`."
     return np.bincount((np.arange(len(profile)) - origin) % period, profile, period)
 
+# %% ../nbs/09_inference.ipynb #4de98619
 _FOLDS = {}
 def _reference_folds(L:PageLayout) -> tuple[np.ndarray, np.ndarray]:
     "Folded row and column ink profiles of a full page of the layout, each summing to 1 (cached)."
@@ -232,6 +237,7 @@ def _reference_folds(L:PageLayout) -> tuple[np.ndarray, np.ndarray]:
         _FOLDS[key] = fy / fy.sum(), fx / fx.sum()
     return _FOLDS[key]
 
+# %% ../nbs/09_inference.ipynb #c6a2ebc7
 def _phase(profile:np.ndarray, ref:np.ndarray, origin:int, period:int) -> int:
     "How many pixels (within half a period) `profile` lies after the reference: the best circular correlation of the folds."
     f = _fold(profile, origin, period)
@@ -273,6 +279,7 @@ def _runs(on:np.ndarray) -> np.ndarray:
     e = np.diff(np.r_[0, on.astype(np.int8), 0])
     return np.nonzero(e == -1)[0] - np.nonzero(e == 1)[0]
 
+# %% ../nbs/09_inference.ipynb #ae03da9c
 def row_pitch(page, # a mode L page or (H, W) levels in [0, 1], white text on black
              ) -> float|None:
     "Pixels from one text row to the next: the median step between the tops of the rows of ink; `None` for fewer than two rows, or two that disagree."
@@ -369,6 +376,7 @@ def pretrained_dir(name:str='tiny', # one of `PRETRAINED`
         raise FileNotFoundError(f"the shipped model {name!r} is missing from {folder} (a broken install?): reinstall imagetextslot, or {TRAIN_HINT}")
     return folder
 
+# %% ../nbs/09_inference.ipynb #51d8917c
 def load_pretrained(name:str='tiny', # a shipped model: 'tiny' (the default) or '5m'
                     device:str|torch.device|None=None, # where to put it (default: CUDA if available)
                    ) -> ImageTextSlotModel:
@@ -377,6 +385,7 @@ def load_pretrained(name:str='tiny', # a shipped model: 'tiny' (the default) or 
     if caveat: warnings.warn(f"the shipped model {name!r}: {caveat}", stacklevel=2)
     return load_model(pretrained_dir(name), device)
 
+# %% ../nbs/09_inference.ipynb #fe8b0561
 def pretrained_info(name:str='tiny', # a shipped model
                    ) -> dict:
     "How a shipped model was trained: commands, data, steps, hardware, validation curve (its `training.json`)."
@@ -402,6 +411,7 @@ def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number of pages, 1 or more, got {batch_size!r}")
 
+# %% ../nbs/09_inference.ipynb #f7947b58
 def check_device(device:str|torch.device|None, # 'cpu', 'cuda', 'cuda:1', 'mps', ... or `None` (the default device)
                 ) -> torch.device|None:
     "`device` as a `torch.device` this machine has; `ValueError` saying what to pass instead when torch does not know it or it is absent."
@@ -437,6 +447,7 @@ def _inputs(images) -> list[tuple]:
         out = [(x, f'{name}#{k}', k) for k in range(1, n + 1)]
     return out
 
+# %% ../nbs/09_inference.ipynb #8f43c450
 def resolve_model(model, # a model, a `save_pretrained` or run folder, a shipped model's name ('tiny', '5m'), or `None` (the default shipped one)
                   device=None, # where to put it (default: CUDA if available; a model object stays where it is)
                  ) -> ImageTextSlotModel:
@@ -451,6 +462,7 @@ def resolve_model(model, # a model, a `save_pretrained` or run folder, a shipped
 # %% ../nbs/09_inference.ipynb #7f4e2a58
 def _blank() -> dict: return {'text': '', 'confidences': [], 'count': 0, 'mean_confidence': 0.0, 'confidence': 0.0}
 
+# %% ../nbs/09_inference.ipynb #7fcbc523
 @torch.no_grad()
 def read_pages(pages:Sequence[Image.Image], # 128x128 mode L pages, white on black (as `load_page` gives)
                model:ImageTextSlotModel, # the model
@@ -528,6 +540,7 @@ def shown(name:str, # a file name as Python got it (bytes that are not UTF-8 as 
     "`name` as valid UTF-8 text: the bytes that were not UTF-8 written as `\\xNN` escapes."
     return os.fsencode(name).decode('utf-8', 'backslashreplace')
 
+# %% ../nbs/09_inference.ipynb #b9e76099
 def _expand(args:Sequence[str]) -> list[tuple[str, Path|None, int|None, str|None]]:
     "(name, path, frame, error) for every page the command-line arguments name: a folder's images, a multi-frame file's frames."
     out = []
@@ -542,8 +555,10 @@ def _expand(args:Sequence[str]) -> list[tuple[str, Path|None, int|None, str|None
             out += [(f'{shown(str(f))}#{k}', f, k, None) for k in range(1, n + 1)] if n > 1 else [(shown(str(f)), f, None, None)]
     return out
 
+# %% ../nbs/09_inference.ipynb #157baadd
 def _one_line(text:str) -> str: return text.replace('\r', '\\r').replace('\n', '\\n')
 
+# %% ../nbs/09_inference.ipynb #32c7984d
 def _dumps(rows:list[dict]) -> str:
     "A JSON list with one page a line, confidences to 4 decimals; non-ASCII characters as they are when stdout takes UTF-8, else escaped."
     utf8 = (getattr(sys.stdout, 'encoding', None) or '').lower().replace('-', '') == 'utf8'

@@ -62,18 +62,21 @@ def slot_cross_entropy(logits:torch.Tensor, # (B, S, V) classifier output
     return F.cross_entropy(logits.float().reshape(-1, V), targets.reshape(-1),
                            ignore_index=pad_token_id, label_smoothing=label_smoothing)
 
+# %% ../nbs/05_losses.ipynb #370d1bec
 def count_loss(count_pred:torch.Tensor, # (B, 1) or (B,) predicted counts
                counts:torch.Tensor, # (B,) true counts: `attention_mask.sum(1)` in the byte layout, characters in the 'cells' layout
               ) -> torch.Tensor:
     "Smooth L1 between the predicted and the true counts."
     return F.smooth_l1_loss(count_pred.float().reshape(-1), counts.float().reshape(-1))
 
+# %% ../nbs/05_losses.ipynb #6c9b84cf
 def presence_loss(presence_logits:torch.Tensor, # (B, P) logit that each slot (or cell) holds text
                   present:torch.Tensor, # (B, P) bool: whether it does
                  ) -> torch.Tensor:
     "Binary cross-entropy of every slot's (or cell's) presence logit against whether it holds text."
     return F.binary_cross_entropy_with_logits(presence_logits.float(), present.float())
 
+# %% ../nbs/05_losses.ipynb #0c23e0ea
 def compute_losses(logits:torch.Tensor, # (B, S, V) classifier output
                    count_pred:torch.Tensor, # (B, 1) counter output
                    targets:torch.Tensor, # (B, S) slot targets (or (B, L) labels, padded or cut to S)

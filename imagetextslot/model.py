@@ -16,6 +16,7 @@ from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
 from .slot_attention import SlotAttentionConfig, SlotAttention, layout_dict
 from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
 from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
+from .pages import visible_label
 
 # %% auto #0
 __all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
@@ -153,6 +154,7 @@ def evaluating(model:nn.Module):
         with torch.no_grad(): yield model
     finally: model.train(was)
 
+# %% ../nbs/06_model.ipynb #c3da8d57
 @patch
 def predict(self:ImageTextSlotModel,
             pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
@@ -167,6 +169,7 @@ def predict(self:ImageTextSlotModel,
         x = self.slot_attention(memory)
         return self.classifier(x), self.round_counts(self.count(memory, x)[0])
 
+# %% ../nbs/06_model.ipynb #9fbda4d8
 @patch
 def round_counts(self:ImageTextSlotModel,
                  count_pred:torch.Tensor, # (B, 1) or (B,) counter output
@@ -175,11 +178,13 @@ def round_counts(self:ImageTextSlotModel,
     lo, hi = (0, self.cfg.slot_attention.num_cells) if self.cells else (1, self.cfg.num_slots)
     return count_pred.reshape(-1).float().round().clamp(lo, hi).long()
 
+# %% ../nbs/06_model.ipynb #0c1d7d4d
 @patch(as_prop=True)
 def can_skip_slots(self:ImageTextSlotModel) -> bool:
     "Whether the count comes before the slots (`counter.source='memory'`) and slots are independent, so slots past it need not be computed."
     return self.cfg.counter.source == 'memory' and self.slot_attention.independent
 
+# %% ../nbs/06_model.ipynb #90027d9b
 @patch
 def generate(self:ImageTextSlotModel,
              pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
@@ -221,6 +226,7 @@ def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch
         if length <= bytes_per_cell: n[is_byte & (b >= lo) & (b <= hi)] = length
     return n, is_byte & (b >= 0x80) & (b <= 0xBF)
 
+# %% ../nbs/06_model.ipynb #8a01b8d5
 _LEAD_BITS = torch.tensor([0, 0x7F, 0x1F, 0x0F, 0x07])  # payload bits of a lead byte, by the length of its character
 _LEAST_CP = torch.tensor([0, 0, 0x80, 0x800, 0x10000])   # the smallest code point each length may encode (below it: overlong)
 _REPLACEMENT_IDS = [b + BYTE_OFFSET for b in '\ufffd'.encode()]
@@ -257,6 +263,15 @@ def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G sl
         out.append({'ids': ids, 'text': ''.join(map(chr, cp[b, :k].tolist())), 'confidences': conf[b, :k].tolist()})
     return out
 
+# %% ../nbs/06_model.ipynb #c0deaf34
+def _visible(r:dict) -> dict:
+    "A page's reading without the spaces and line breaks that end it, as its label (`visible_label`): no page shows them."
+    text = visible_label(r['text'])
+    n = len(r['text']) - len(text)
+    if n == 0: return r
+    tail = [BYTE_OFFSET + b for b in r['text'][len(text):].encode()]
+    return {**r, 'text': text, 'confidences': r['confidences'][:len(text)], 'ids': r['ids'][:-len(tail)] if r['ids'][-len(tail):] == tail else r['ids']}
+
 # %% ../nbs/06_model.ipynb #0e88bfc3
 @patch
 def recognize(self:ImageTextSlotModel,
@@ -267,21 +282,22 @@ def recognize(self:ImageTextSlotModel,
     logits, n = self.predict(pixel_values)
     return [{k: r[k] for k in ('text', 'confidences', 'count')} for r in self.decode(logits, n)]
 
+# %% ../nbs/06_model.ipynb #446b663d
 @patch
 def decode(self:ImageTextSlotModel,
            logits:torch.Tensor, # (B, K, V) logits of the first K slots
            counts:torch.Tensor, # (B,) rounded counts (see `round_counts`)
           ) -> list[dict]:
-    "For each page `{'ids', 'text', 'confidences', 'count'}`: 'cells' layout by `decode_cells`; the byte layout cut at the count, special tokens dropped wherever they are."
+    "For each page `{'ids', 'text', 'confidences', 'count'}`: 'cells' layout by `decode_cells`; the byte layout cut at the count, special tokens dropped wherever they are. Spaces that would end a text are dropped (see `visible_label`); `count` stays the counter's."
     if self.cells:
         res = decode_cells(logits, counts, self.cfg.slot_attention.bytes_per_cell)
-        return [{**r, 'count': int(k)} for r, k in zip(res, counts.tolist())]
+        return [{**_visible(r), 'count': int(k)} for r, k in zip(res, counts.tolist())]
     probs, ids = logits.float().softmax(-1).max(-1)                                 # (B, K)
     res = []
     for b, k in enumerate(counts.tolist()):
         seq = ids[b, :k].tolist()
         text, conf = decode_with_confidence(seq, probs[b, :k].tolist())
-        res.append({'ids': seq, 'text': text, 'confidences': conf, 'count': k})
+        res.append(_visible({'ids': seq, 'text': text, 'confidences': conf, 'count': k}))
     return res
 
 # %% ../nbs/06_model.ipynb #88f55a0d
@@ -308,6 +324,7 @@ def save_pretrained(self:ImageTextSlotModel,
     (d / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
     return d
 
+# %% ../nbs/06_model.ipynb #4dcefd47
 @patch(cls_method=True)
 def from_pretrained(cls:ImageTextSlotModel,
                     pretrained_dir:str|Path, # a folder written by `save_pretrained`
@@ -326,6 +343,7 @@ def from_pretrained(cls:ImageTextSlotModel,
         raise ValueError(f"the weights in {d / WEIGHTS_NAME} do not fit the model {d / CONFIG_NAME} describes: {' '.join(str(e).split())[:300]}") from None
     return model
 
+# %% ../nbs/06_model.ipynb #bd357177
 _PART_CONFIGS = {'encoder': CNNEncoderConfig, 'slot_attention': SlotAttentionConfig, 'counter': SequenceCounterConfig}
 # Fields added since the first saved models; a config without them means their default, the reference behaviour.
 ADDED_FIELDS = {'encoder.fpn', 'slot_attention.num_blocks', 'slot_attention.self_attn', 'slot_attention.slot_layout', 'slot_attention.bytes_per_cell', 'counter.source'}
@@ -348,6 +366,7 @@ def _read_config(path:Path, # a config.json written by save_pretrained
     try: return ModelConfig.from_dict(meta)
     except (TypeError, ValueError) as e: raise ValueError(f"{path} holds an invalid ModelConfig: {e}") from None
 
+# %% ../nbs/06_model.ipynb #844e6773
 def _check_shapes(model:nn.Module, # the model built from the config
                   path:Path, # its model.safetensors
                   config:Path, # its config.json, named in the message
@@ -369,6 +388,7 @@ def default_device() -> torch.device:
     "CUDA when available, else the CPU."
     return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
+# %% ../nbs/06_model.ipynb #33077556
 def model_dir(path:str|Path, # a `save_pretrained` folder or a training run folder
              ) -> Path:
     "The `save_pretrained` folder in `path`: itself, else a run's `checkpoints/best`, else `checkpoints/last`."
@@ -380,6 +400,7 @@ def model_dir(path:str|Path, # a `save_pretrained` folder or a training run fold
     raise FileNotFoundError(f"{path} holds no model: expected config.json there (a save_pretrained folder) "
                             f"or in checkpoints/best or checkpoints/last (a training run folder)")
 
+# %% ../nbs/06_model.ipynb #4d71f964
 def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` folder or a run folder
                device:str|torch.device|None=None, # where to put it (default: CUDA if available; a model object stays where it is)
               ) -> ImageTextSlotModel:
@@ -408,6 +429,7 @@ def param_counts(model:nn.Module) -> dict:
             'classifier': n(model.classifier.parameters()),
             'counter': n(model.counter.parameters())}
 
+# %% ../nbs/06_model.ipynb #5276ded0
 def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` gets the reference configuration's rows
                       ) -> int:
     "Print parameters per part and the total; return the number of trainable parameters."
@@ -429,9 +451,10 @@ TINY = dict(encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64
 
 def default_layout() -> dict:
     "The character grid of the default page, `PageLayout()` of `imagetextslot.dataset`."
-    from imagetextslot.dataset import PageLayout
+    from imagetextslot.pages import PageLayout
     return layout_dict(PageLayout())
 
+# %% ../nbs/06_model.ipynb #398b5032
 def preset_config(preset:str='5m', # 'reference', '5m' or 'tiny'
                   layout=None, # page layout for the slot prior (default `default_layout()`)
                  ) -> ModelConfig:
@@ -441,14 +464,17 @@ def preset_config(preset:str='5m', # 'reference', '5m' or 'tiny'
     lay = layout_dict(layout) if layout is not None else default_layout()
     return PRESETS[preset](lay)
 
+# %% ../nbs/06_model.ipynb #a8eee8e2
 def _num_slots(lay:dict) -> int:
     return lay['cols'] * lay['rows'] * ALIGN['bytes_per_cell']   # every cell of the page owns its slots
 
+# %% ../nbs/06_model.ipynb #9fde7354
 def _cfg_5m(lay:dict) -> ModelConfig:
     S = _num_slots(lay)
     return ModelConfig(slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN),
                        counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)), num_slots=S)
 
+# %% ../nbs/06_model.ipynb #e31b3ebf
 def _cfg_tiny(lay:dict) -> ModelConfig:
     S = _num_slots(lay)
     return ModelConfig(encoder=CNNEncoderConfig(**TINY['encoder']),
@@ -456,9 +482,11 @@ def _cfg_tiny(lay:dict) -> ModelConfig:
                        counter=SequenceCounterConfig(**{**COUNTER_ALIGN, **TINY['counter']}, count_init=_count_init(lay)),
                        num_slots=S, counter_loss_weight=TINY['counter_loss_weight'])
 
+# %% ../nbs/06_model.ipynb #83ea40c2
 def _count_init(lay:dict) -> float:
     return float(round(0.75 * lay['cols'] * lay['rows']))   # a typical page: three quarters of its cells full
 
+# %% ../nbs/06_model.ipynb #115b1fd7
 PRESETS = {'reference': None, '5m': _cfg_5m, 'tiny': _cfg_tiny}
 
 class ModelFactory:

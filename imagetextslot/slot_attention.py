@@ -85,6 +85,7 @@ def layout_dict(layout) -> dict:
     if missing: raise ValueError(f"a page layout needs {', '.join(LAYOUT_KEYS)}; missing {', '.join(missing)}")
     return {k: (int(src[k]) if k in ('cols', 'rows', 'size') else float(src[k])) for k in LAYOUT_KEYS}
 
+# %% ../nbs/03_slot_attention.ipynb #205c1342
 def slot_centers(layout:dict, # character grid, see `layout_dict`
                  num_slots:int, # number of slots
                  first_slot:int=1, # slot of the first character
@@ -105,6 +106,7 @@ def grid_coords(grid:tuple[int, int]) -> torch.Tensor:
     ys, xs = torch.meshgrid(torch.arange(grid[0]), torch.arange(grid[1]), indexing='ij')
     return torch.stack([xs.flatten(), ys.flatten()], -1).float()
 
+# %% ../nbs/03_slot_attention.ipynb #2d911164
 class GaussianSlotPrior(nn.Module):
     "Learnable per-slot Gaussian attention bias over the feature grid (centre and width per slot and axis)."
     def __init__(self,
@@ -121,6 +123,7 @@ class GaussianSlotPrior(nn.Module):
         d = (self.coords[None] - self.center[:, None]) / self.log_sigma.exp()[:, None]   # (S, N, 2)
         return -0.5 * d.pow(2).sum(-1)                                                   # (S, N)
 
+# %% ../nbs/03_slot_attention.ipynb #3ee32067
 def sincos_2d(grid:tuple[int, int], # (Hf, Wf)
               dim:int, # embedding width, a multiple of 4
               temperature:float=10000.): # frequency base
@@ -167,6 +170,7 @@ class CrossAttention(nn.Module):
         if attn_bias is not None: logits = logits + attn_bias
         return logits.softmax(-1)
 
+# %% ../nbs/03_slot_attention.ipynb #a35bd27d
 class SwiGLU(nn.Module):
     "SwiGLU feed-forward: Linear(D, 2H), `a * silu(b)`, dropout, Linear(H, D)."
     def __init__(self,
@@ -180,6 +184,7 @@ class SwiGLU(nn.Module):
         a, b = self.fc1(x).chunk(2, dim=-1)
         return self.fc2(self.drop(a * F.silu(b)))
 
+# %% ../nbs/03_slot_attention.ipynb #95ce4402
 class SlotBlock(nn.Module):
     "Pre-norm block: `x + DropPath(CrossAttn(RMSNorm(x), memory))`, then `x + DropPath(SwiGLU(RMSNorm(x)))`; optionally slot self-attention before or after the cross-attention."
     def __init__(self, cfg:SlotAttentionConfig): # block shape

@@ -70,6 +70,7 @@ def _to_list(ids) -> list[int]:
     if isinstance(ids, int): return [ids]
     return [int(i) for i in ids]
 
+# %% ../nbs/00_tokenizer.ipynb #46440db0
 @patch
 def decode(self:ByteTokenizer,
            ids, # a list, tensor or array of ids
@@ -86,6 +87,7 @@ def decode(self:ByteTokenizer,
     flush()
     return ''.join(out)
 
+# %% ../nbs/00_tokenizer.ipynb #8ac66600
 @patch
 def batch_decode(self:ByteTokenizer,
                  sequences, # a list of id sequences, or a 2-d tensor
@@ -94,6 +96,7 @@ def batch_decode(self:ByteTokenizer,
     "Decode each sequence in `sequences`."
     return [self.decode(s, skip_special_tokens=skip_special_tokens) for s in sequences]
 
+# %% ../nbs/00_tokenizer.ipynb #bf27450e
 @patch
 def convert_tokens_to_ids(self:ByteTokenizer, tokens:str|Sequence[str]):
     "Id of a special token or single-byte character (or a list of them); unknown tokens give `unk_token_id`."
@@ -103,6 +106,7 @@ def convert_tokens_to_ids(self:ByteTokenizer, tokens:str|Sequence[str]):
         return b[0] + BYTE_OFFSET if len(b) == 1 else self.unk_token_id
     return [self.convert_tokens_to_ids(t) for t in tokens]
 
+# %% ../nbs/00_tokenizer.ipynb #cf9358cb
 @patch
 def convert_ids_to_tokens(self:ByteTokenizer, ids):
     "Token name of each id: special tokens by name, bytes as one-character strings (non-ASCII as `<0xNN>`)."

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import datasets
 
-from imagetextslot.dataset import MANPAGE_LANGS, PageLayout, make_dataset, manpage_texts, paginate
+from imagetextslot.dataset import MANPAGE_LANGS, PageLayout, make_dataset, manpage_texts, paginate, visible_label
 
 SETS = ('python-docs', 'manpages', 'manpages-pl')
 
@@ -47,7 +47,7 @@ def manpage_labels(lang:str, n:int, seed:int, layout:PageLayout) -> list[tuple[s
     rng = random.Random(f"heldout:{seed}:{lang}")
     out, seen = [], []                                   # seen: (doc_id, labels, the order its pages are drawn in)
     for doc_id, text in manpage_texts(lang, seed=seed):
-        labels = [p for p in paginate(text, layout) if not p.isspace()]
+        labels = [visible_label(p) for p in paginate(text, layout) if not p.isspace()]
         if not labels: continue
         order = rng.sample(range(len(labels)), len(labels))
         seen.append((doc_id, labels, order))

@@ -40,7 +40,7 @@ import torch
 from PIL import Image, ImageOps
 
 import datasets
-from imagetextslot.dataset import PageLayout, clean_text, render_page
+from imagetextslot.dataset import PageLayout, render_page, visible_label
 from imagetextslot.evaluation import cer, evaluate, exact_match, ned
 from imagetextslot.inference import PRETRAINED, load_pretrained, pretrained_info, read_text, shift_page
 
@@ -110,8 +110,8 @@ def scores(preds:list[str], refs:list[str]) -> dict:
 
 
 def cut_pages(pages:datasets.Dataset, n:int) -> datasets.Dataset:
-    "The pages' labels cut to their first `n` characters (trailing spaces dropped, as a page does not show them), rendered again."
-    labels = [clean_text(t[:n].rstrip()) for t in pages['text']]
+    "The pages' labels cut to their first `n` characters (without the spaces that would end them: `visible_label`), rendered again."
+    labels = [visible_label(t[:n]) for t in pages['text']]
     feats = datasets.Features({'pixel_values': datasets.Image(), 'text': datasets.Value('string')})
     return datasets.Dataset.from_dict({'pixel_values': [render_page(t) for t in labels], 'text': labels}, features=feats)
 
