@@ -4,89 +4,27 @@
 
 # %% ../nbs/10_benchmarks.ipynb #6338be7b
 from __future__ import annotations
-import copy, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time, warnings
+import copy, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.utils.flop_counter import FlopCounterMode
 from fastcore.script import call_parse
-from .encoder import init_weights
-from .slot_attention import SwiGLU
 from .model import ImageTextSlotModel
 from .tokenizer import byte_tokenizer
-from .dataset import PAGE_SIZE, Collate, render_page, page_transforms, paginate, python_docs_texts, make_dataset
+from .dataset import PAGE_SIZE, Collate, render_page, page_transforms, make_dataset
 from .evaluation import evaluate, cer
 from .inference import load_pretrained
+from .timing import num_threads, round_times, best_times, median_ratio, machine_info, random_pages, sample_text
+from .autoregressive import ar_decoder_for, decoder_params, latency_vs_length
+from .onnx_export import export_onnx, onnx_session, onnx_forward, check_onnx, onnx_vs_torch
 
 # %% auto #0
-__all__ = ['num_threads', 'round_times', 'best_times', 'median_ratio', 'machine_info', 'random_pages', 'flops_per_page',
-           'matmul_rate', 'limit_table', 'time_by_layer', 'ARDecoder', 'ar_decoder_for', 'ar_read', 'decoder_params',
-           'sample_text', 'latency_vs_length', 'plot_latency', 'export_onnx', 'onnx_session', 'onnx_forward',
-           'check_onnx', 'onnx_vs_torch', 'inference_variants', 'eval_pages', 'bf16_accuracy', 'cold_start',
-           'busy_core', 'busy_threads', 'run_benchmarks', 'bench_cli']
-
-# %% ../nbs/10_benchmarks.ipynb #4019d7c9
-@contextmanager
-def num_threads(n:int|None, # intra-op threads inside the block (`None`: leave them as they are)
-               ):
-    "Context manager: torch's intra-op thread count is `n` inside the block and restored after it."
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
-# %% ../nbs/10_benchmarks.ipynb #22936aef
-def round_times(fns:dict, # name -> callable taking no arguments
-                reps:int=5, # timed rounds
-                warmup:int=1, # untimed rounds first
-               ) -> dict:
-    "Wall-clock seconds of each callable in each of `reps` rounds; they take turns, each round starting one further along."
-    for _ in range(warmup):
-        for f in fns.values(): f()
-    times, keys = {k: [] for k in fns}, list(fns)
-    for r in range(reps):
-        for k in keys[r % len(keys):] + keys[:r % len(keys)]: # no callable always runs right after the same other one
-            t = time.perf_counter(); fns[k]()
-            times[k].append(time.perf_counter() - t)
-    return times
-
-# %% ../nbs/10_benchmarks.ipynb #9dea7fd8
-def best_times(fns:dict, # name -> callable taking no arguments
-               reps:int=5, # timed rounds
-               warmup:int=1, # untimed rounds first
-              ) -> dict:
-    "Fastest wall-clock seconds of each callable over `reps` rounds of `round_times`."
-    return {k: min(v) for k, v in round_times(fns, reps, warmup).items()}
-
-# %% ../nbs/10_benchmarks.ipynb #242a24ec
-def median_ratio(times:dict, # from `round_times`
-                 num, # key of the numerator's times
-                 den, # key of the denominator's times
-                ) -> float:
-    "Median over rounds of `times[num] / times[den]`: each ratio compares two runs made moments apart."
-    return statistics.median(a / b for a, b in zip(times[num], times[den]))
-
-# %% ../nbs/10_benchmarks.ipynb #bddd3503
-def machine_info() -> dict:
-    "What a table was measured on: CPU model, the vector instructions torch uses, its intra-op threads, torch and Python versions."
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f: cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
-    except (OSError, StopIteration): pass
-    return {'cpu': cpu, 'vector ISA': torch.backends.cpu.get_cpu_capability(), 'threads': torch.get_num_threads(),
-            'torch': torch.__version__, 'python': platform.python_version()}
-
-# %% ../nbs/10_benchmarks.ipynb #fc8ae0e9
-def random_pages(n:int, # number of pages
-                 image_size:int=PAGE_SIZE, # side of a page
-                 seed:int=0, # random seed
-                ) -> torch.Tensor:
-    "`n` random normalised pages `(n, 1, size, size)`: the model's cost does not depend on what a page says."
-    return torch.randn(n, 1, image_size, image_size, generator=torch.Generator().manual_seed(seed))
+__all__ = ['flops_per_page', 'matmul_rate', 'limit_table', 'time_by_layer', 'inference_variants', 'eval_pages', 'bf16_accuracy',
+           'cold_start', 'busy_core', 'busy_threads', 'run_benchmarks', 'bench_cli']
 
 # %% ../nbs/10_benchmarks.ipynb #4c018b68
 def flops_per_page(model:nn.Module, # an `ImageTextSlotModel`
@@ -216,238 +154,6 @@ def time_by_layer(model:ImageTextSlotModel, # the model
     df['GFLOP/s'] = df['GFLOP'] / (df['ms'] / 1e3)
     df['of matmul rate'] = df['GFLOP/s'] / (2 * matmul_n ** 3 / t_mm / 1e9)
     return df.sort_values('ms', ascending=False)
-
-# %% ../nbs/10_benchmarks.ipynb #83d21012
-class ARDecoder(nn.Module):
-    "One pre-norm transformer decoder layer (causal self-attention, cross-attention, SwiGLU) over bytes, greedy with a KV cache."
-    def __init__(self,
-                 d_model:int=320, # width
-                 num_heads:int=8, # attention heads
-                 vocab_size:int=512, # token ids (bytes and special tokens)
-                 max_len:int=1024, # longest sequence (learned positions)
-                 mlp_ratio:float=2.0, # SwiGLU hidden width as a multiple of `d_model`
-                 eps:float=1e-6): # RMSNorm epsilon
-        super().__init__()
-        self.h, self.max_len = num_heads, max_len
-        self.tok, self.pos = nn.Embedding(vocab_size, d_model), nn.Embedding(max_len, d_model)
-        self.norm1, self.qkv, self.sa_out = nn.RMSNorm(d_model, eps=eps), nn.Linear(d_model, 3 * d_model), nn.Linear(d_model, d_model)
-        self.norm2, self.q, self.kv = nn.RMSNorm(d_model, eps=eps), nn.Linear(d_model, d_model), nn.Linear(d_model, 2 * d_model)
-        self.ca_out = nn.Linear(d_model, d_model)
-        self.norm3, self.ffn = nn.RMSNorm(d_model, eps=eps), SwiGLU(d_model, int(round(d_model * mlp_ratio)))
-        self.norm_f, self.head = nn.LayerNorm(d_model), nn.Linear(d_model, vocab_size)
-        self.apply(init_weights)
-        for e in (self.tok, self.pos): nn.init.trunc_normal_(e.weight, std=0.02)
-
-    def _heads(self, t): return t.unflatten(-1, (self.h, -1)).transpose(1, 2)   # (B, h, L, D/h)
-    def _merge(self, t): return t.transpose(1, 2).flatten(2)                    # (B, L, D)
-
-    def _layer(self, x, k_self, v_self, k_mem, v_mem, causal:bool):
-        q, k, v = map(self._heads, self.qkv(self.norm1(x)).chunk(3, -1))
-        if k_self is not None: k, v = k_self, v_self
-        x = x + self.sa_out(self._merge(F.scaled_dot_product_attention(q, k, v, is_causal=causal)))
-        x = x + self.ca_out(self._merge(F.scaled_dot_product_attention(self._heads(self.q(self.norm2(x))), k_mem, v_mem)))
-        return x + self.ffn(self.norm3(x))
-
-    def forward(self,
-                input_ids:torch.Tensor, # (B, L) token ids, starting with `<|im_start|>`
-                memory:torch.Tensor, # (B, N, D) projected feature tokens
-               ) -> torch.Tensor:
-        "Teacher-forced logits `(B, L, vocab_size)` (the training path: every position at once, causal)."
-        L = input_ids.shape[1]
-        k_mem, v_mem = map(self._heads, self.kv(memory).chunk(2, -1))
-        x = self.tok(input_ids) + self.pos.weight[:L]
-        return self.head(self.norm_f(self._layer(x, None, None, k_mem, v_mem, causal=True)))
-
-    @torch.inference_mode()
-    def generate(self,
-                 memory:torch.Tensor, # (B, N, D) projected feature tokens
-                 n_tokens:int, # tokens to generate (no early stop: every page gets `n_tokens` steps)
-                 bos_token_id:int=259, # `<|im_start|>`
-                ) -> torch.Tensor:
-        "Greedy decoding, one token a step: `(B, n_tokens)` ids. Keys and values of past tokens are cached, the memory's once."
-        if n_tokens >= self.max_len: raise ValueError(f"n_tokens must be below max_len={self.max_len}, got {n_tokens}")
-        B, D = memory.shape[0], memory.shape[-1]
-        k_mem, v_mem = map(self._heads, self.kv(memory).chunk(2, -1))         # (B, h, N, D/h), once per page
-        k_cache = memory.new_zeros(B, self.h, n_tokens, D // self.h)
-        v_cache = torch.zeros_like(k_cache)
-        tok, out = torch.full((B, 1), bos_token_id, dtype=torch.long, device=memory.device), []
-        for t in range(n_tokens):
-            x = self.tok(tok) + self.pos.weight[t]                             # (B, 1, D)
-            q, k, v = map(self._heads, self.qkv(self.norm1(x)).chunk(3, -1))
-            k_cache[:, :, t:t + 1], v_cache[:, :, t:t + 1] = k, v
-            y = F.scaled_dot_product_attention(q, k_cache[:, :, :t + 1], v_cache[:, :, :t + 1])
-            x = x + self.sa_out(self._merge(y))
-            x = x + self.ca_out(self._merge(F.scaled_dot_product_attention(self._heads(self.q(self.norm2(x))), k_mem, v_mem)))
-            x = x + self.ffn(self.norm3(x))
-            tok = self.head(self.norm_f(x)).argmax(-1)                         # (B, 1)
-            out.append(tok)
-        return torch.cat(out, 1)
-
-# %% ../nbs/10_benchmarks.ipynb #ac9abf55
-def ar_decoder_for(model:ImageTextSlotModel, # the model whose encoder the decoder reads
-                   seed:int=0, # seed of the (untrained) weights
-                  ) -> ARDecoder:
-    "An untrained `ARDecoder` as wide as `model`'s slot block (same width, heads and SwiGLU ratio), in eval mode."
-    torch.manual_seed(seed)
-    sa = model.cfg.slot_attention
-    return ARDecoder(sa.d_model, sa.num_heads, model.cfg.vocab_size, max(1024, model.cfg.num_slots), sa.mlp_ratio).eval()
-
-# %% ../nbs/10_benchmarks.ipynb #8e0cb961
-def ar_read(model:ImageTextSlotModel, # supplies the encoder and projection
-            decoder:ARDecoder, # the autoregressive decoder
-            pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
-            n_tokens:int, # decoding steps
-           ) -> torch.Tensor:
-    "Read pages the autoregressive way: `model`'s encoder once, then `n_tokens` greedy steps of `decoder`."
-    with torch.inference_mode():
-        return decoder.generate(model.proj(model.encoder(pixel_values)), n_tokens, model.cfg.bos_token_id)
-
-# %% ../nbs/10_benchmarks.ipynb #2be9d9e5
-def decoder_params(model:ImageTextSlotModel, # the model
-                  ) -> int:
-    "Parameters after the encoder and projection: slot queries, slot block, prior, classifier and counter."
-    return sum(p.numel() for m in (model.slot_attention, model.classifier, model.counter) for p in m.parameters())
-
-# %% ../nbs/10_benchmarks.ipynb #c7d404b9
-def sample_text(n_chars:int=360, # at least this many characters
-               ) -> str:
-    "The first page-sized label of Python's documentation with at least `n_chars` characters (fixed, so runs compare)."
-    for _, doc in python_docs_texts():
-        for label in paginate(doc):
-            if len(label) >= n_chars: return label
-    raise ValueError(f"no page of the Python docs holds {n_chars} characters")
-
-# %% ../nbs/10_benchmarks.ipynb #929e3d5a
-def latency_vs_length(model:ImageTextSlotModel, # our model
-                      decoder:ARDecoder|None=None, # the autoregressive decoder (default `ar_decoder_for(model)`)
-                      lengths:tuple=(16, 64, 256, 350), # characters on the page
-                      reps:int=5, # timed rounds (the fastest counts)
-                      threads:int|None=1, # intra-op threads (`None`: torch's default)
-                      text:str|None=None, # the text the pages show, cut to each length (default `sample_text()`)
-                     ) -> pd.DataFrame:
-    "Single-page latency (fastest round) of our `generate` and of autoregressive reading at each length, and their ratio (median of rounds)."
-    decoder = decoder if decoder is not None else ar_decoder_for(model)
-    text, tf, rows = text or sample_text(max(lengths)), page_transforms(), []
-    model.eval()
-    with num_threads(threads):
-        for n in lengths:
-            label = text[:n]
-            pv = tf(render_page(label))[None]
-            steps = len(label.encode()) + 1
-            t = round_times({'ours': lambda: model.generate(pv), 'ar': lambda: ar_read(model, decoder, pv, steps)}, reps)
-            rows.append({'chars': n, 'AR steps': steps, 'ours ms': min(t['ours']) * 1e3, 'AR ms': min(t['ar']) * 1e3,
-                         'AR / ours': median_ratio(t, 'ar', 'ours')})
-    return pd.DataFrame(rows).set_index('chars')
-
-# %% ../nbs/10_benchmarks.ipynb #440f3ae9
-def plot_latency(tables:dict, # model name -> table from `latency_vs_length`
-                 ax=None, # a matplotlib axis (default: a new figure)
-                ):
-    "Single-page latency against text length: ours (flat) and autoregressive, one colour per model."
-    import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(6, 3.2), dpi=80)
-    for i, (name, t) in enumerate(tables.items()):
-        c = f'C{i}'
-        ax.plot(t.index, t['AR ms'], 'o--', color=c, label=f'{name}: autoregressive (1 layer, KV cache)')
-        ax.plot(t.index, t['ours ms'], 'o-', color=c, label=f'{name}: ours (one forward pass)')
-    ax.set(xlabel='characters on the page', ylabel='ms per page (batch 1)', title='Single-page latency against text length')
-    ax.legend(fontsize=8); ax.grid(alpha=0.3)
-    return ax
-
-# %% ../nbs/10_benchmarks.ipynb #28b0a2f2
-class _Outputs(nn.Module):
-    "The model with a tuple of tensors out, as the ONNX exporter wants: `(logits, count_pred)`."
-    def __init__(self, model): super().__init__(); self.model = model
-    def forward(self, pixel_values): out = self.model(pixel_values); return out['logits'], out['count_pred']
-
-# %% ../nbs/10_benchmarks.ipynb #4d3dd380
-def _rms_norm_onnx(g, x, shape, weight, eps):
-    "`aten::rms_norm` in ONNX ops the legacy exporter lacks a rule for: x / sqrt(mean(x^2) + eps) * weight."
-    from torch.onnx import symbolic_helper as sh
-    shape, eps = sh._get_const(shape, 'is', 'normalized_shape'), sh._get_const(eps, 'f', 'eps')
-    axes = g.op('Constant', value_t=torch.tensor(list(range(-len(shape), 0)), dtype=torch.long))
-    ms = g.op('ReduceMean', g.op('Mul', x, x), axes, keepdims_i=1)
-    y = g.op('Div', x, g.op('Sqrt', g.op('Add', ms, g.op('Constant', value_t=torch.tensor(eps, dtype=torch.float32)))))
-    return y if sh._is_none(weight) else g.op('Mul', y, weight)
-
-# %% ../nbs/10_benchmarks.ipynb #436b72de
-def export_onnx(model:ImageTextSlotModel, # the model; it is left in the mode it was in
-                path:str|Path, # the `.onnx` file to write
-                opset:int=18, # ONNX opset (18 or later)
-               ) -> Path:
-    "Write `model` as ONNX: input `pixel_values` `(batch, 1, 128, 128)`, outputs `logits` and `count_pred`, batch axis dynamic."
-    path, was = Path(path), model.training
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wrapper = _Outputs(model).eval()      # the exporter restores the wrapper's mode on exit: it must be eval
-    x = torch.zeros(2, 1, model.cfg.image_size, model.cfg.image_size)
-    dyn = {'pixel_values': {0: 'batch'}, 'logits': {0: 'batch'}, 'count_pred': {0: 'batch'}}
-    torch.onnx.register_custom_op_symbolic('aten::rms_norm', _rms_norm_onnx, opset)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', category=torch.jit.TracerWarning) # the model's shape checks: constants for a fixed page size
-            warnings.filterwarnings('ignore', message='.*legacy TorchScript-based ONNX export')
-            warnings.filterwarnings('ignore', message='The feature will be removed')
-            torch.onnx.export(wrapper, (x,), str(path), input_names=['pixel_values'], output_names=['logits', 'count_pred'],
-                              dynamic_axes=dyn, opset_version=opset, dynamo=False)
-    finally:
-        torch.onnx.unregister_custom_op_symbolic('aten::rms_norm', opset)
-        model.train(was)
-    return path
-
-# %% ../nbs/10_benchmarks.ipynb #d1a1f126
-def onnx_session(path:str|Path, # an `.onnx` file from `export_onnx`
-                 threads:int|None=None, # intra-op threads (default: as many as torch uses)
-                ):
-    "An onnxruntime CPU `InferenceSession` for `path` with all graph optimisations; idle threads sleep instead of spinning."
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads or torch.get_num_threads()
-    so.add_session_config_entry('session.intra_op.allow_spinning', '0') # spinning threads would take CPU from whatever runs next
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
-
-# %% ../nbs/10_benchmarks.ipynb #0f597de0
-def onnx_forward(session, # from `onnx_session`
-                 pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
-                ) -> dict:
-    "`{'logits', 'count_pred'}` as tensors, like the model's `forward`, computed by onnxruntime."
-    logits, count = session.run(['logits', 'count_pred'], {'pixel_values': pixel_values.numpy()})
-    return {'logits': torch.from_numpy(logits), 'count_pred': torch.from_numpy(count)}
-
-# %% ../nbs/10_benchmarks.ipynb #25a853a4
-def check_onnx(model:ImageTextSlotModel, # the PyTorch model
-               session, # its onnxruntime session
-               pixel_values:torch.Tensor, # pages to compare on
-              ) -> dict:
-    "Largest differences between onnxruntime's and PyTorch's outputs, and the share of slots whose argmax agrees."
-    with torch.inference_mode(): ref = model.eval()(pixel_values)
-    got = onnx_forward(session, pixel_values)
-    return {'pages': len(pixel_values), 'max |logits diff|': (got['logits'] - ref['logits']).abs().max().item(),
-            'max |count diff|': (got['count_pred'] - ref['count_pred']).abs().max().item(),
-            'argmax agreement': (got['logits'].argmax(-1) == ref['logits'].argmax(-1)).float().mean().item()}
-
-# %% ../nbs/10_benchmarks.ipynb #bdd3a505
-def onnx_vs_torch(model:ImageTextSlotModel, # the PyTorch model
-                  path:str|Path, # its ONNX file (`export_onnx`)
-                  batch_sizes:tuple=(1, 32), # pages per call
-                  reps:int=5, # timed rounds (the fastest counts)
-                  threads:tuple=(None,), # intra-op thread counts (`None`: torch's default); onnxruntime gets as many
-                 ) -> pd.DataFrame:
-    "Pages/s (fastest round) of onnxruntime and of PyTorch (`inference_mode`, fp32) on the same pages, and their ratio (median of rounds)."
-    sessions = {n: onnx_session(path, n) for n in threads}
-    fns = {}
-    for b in batch_sizes:
-        x = random_pages(b)
-        for n in threads:
-            def torch_fn(x=x, n=n):
-                with torch.inference_mode(), num_threads(n): model(x)
-            fns[(b, n, 'torch')] = torch_fn
-            fns[(b, n, 'ort')] = (lambda s, x: lambda: onnx_forward(s, x))(sessions[n], x)
-    t = round_times(fns, reps)
-    rows = [{'batch': b, 'threads': n or torch.get_num_threads(), 'PyTorch pages/s': b / min(t[(b, n, 'torch')]),
-             'onnxruntime pages/s': b / min(t[(b, n, 'ort')]), 'onnxruntime / PyTorch': median_ratio(t, (b, n, 'torch'), (b, n, 'ort'))}
-            for b in batch_sizes for n in threads]
-    return pd.DataFrame(rows).set_index(['batch', 'threads'])
 
 # %% ../nbs/10_benchmarks.ipynb #587d547f
 def inference_variants(model:ImageTextSlotModel, # the model (not changed: variants work on copies)

@@ -6,14 +6,12 @@
 from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
-import numpy as np
 import torch
 from rapidfuzz.distance import Levenshtein
 
 # %% auto #0
-__all__ = ['MARKER_IDS', 'METRIC_NOTES', 'WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'FEW_PAGES', 'char_errors', 'cer', 'ned', 'wer',
-           'exact_match', 'char_accuracy', 'count_mae', 'length_exact', 'confusions', 'ids_to_text', 'EvalResult',
-           'evaluate', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells', 'plot_attention', 'eval_cli']
+__all__ = ['MARKER_IDS', 'METRIC_NOTES', 'FEW_PAGES', 'char_errors', 'cer', 'ned', 'wer', 'exact_match', 'char_accuracy',
+           'count_mae', 'length_exact', 'confusions', 'ids_to_text', 'EvalResult', 'evaluate', 'eval_cli']
 
 # %% ../nbs/08_evaluation.ipynb #783cfc10
 def _check_pairs(preds, refs):
@@ -176,8 +174,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from datasets import Dataset, DatasetDict, load_from_disk
 from .tokenizer import byte_tokenizer
-from .dataset import MyDataset, Collate, page_transforms
-from .model import ImageTextSlotModel, model_dir, load_model
+from .dataset import MyDataset, Collate
+from .model import ImageTextSlotModel, load_model
 from .losses import EMPTY_ID
 
 # %% ../nbs/08_evaluation.ipynb #93bf9449
@@ -338,145 +336,6 @@ def evaluate(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` f
         'count_mae': count_mae(counts, lengths), 'length_exact': length_exact(counts, lengths),
         'pages_per_s': len(ds) / seconds}
     return EvalResult(metrics, table, _by_length(table, bucket_size), confusions(preds, refs))
-
-# %% ../nbs/08_evaluation.ipynb #90b63969
-import math
-import matplotlib.pyplot as plt
-import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
-from matplotlib import font_manager
-from .dataset import PageLayout, PIXEL_MEAN, PIXEL_STD
-
-WRONG_RGB, RIGHT_RGB, BG_RGB = (220, 40, 40), (235, 235, 235), (25, 25, 25)
-
-def marked_text(pred:str, # what the model wrote
-                ref:str, # what the page says
-                cols:int|None=None, # characters per line (default: the default `PageLayout`'s)
-                font_size:int=14, # points of the monospace font
-                rows:int|None=None, # lines to draw at least (default: the default `PageLayout`'s)
-               ) -> Image.Image:
-    "RGB image of `pred` in a monospace grid, edits against `ref` in red (red bar: characters missing)."
-    layout = PageLayout()
-    cols, rows = cols or layout.cols, rows or layout.rows
-    wrong = [False] * len(pred)
-    missing = set()
-    for op in Levenshtein.opcodes(ref, pred):
-        if op.tag in ('replace', 'insert'): wrong[op.dest_start:op.dest_end] = [True] * (op.dest_end - op.dest_start)
-        elif op.tag == 'delete': missing.add(op.dest_start)
-    cells, r, c = [], 0, 0 # (row, col) of every character of pred
-    for ch in pred:
-        if c == cols: r, c = r + 1, 0
-        cells.append((r, c))
-        if ch == '\n': r, c = r + 1, 0
-        else: c += 1
-    end = (r, c)
-    font = ImageFont.truetype(font_manager.findfont('DejaVu Sans Mono'), font_size, layout_engine=ImageFont.Layout.BASIC)
-    cw, lh, pad = font.getlength('M'), round(font_size * 1.25), 4
-    n_rows = max(rows, (cells[-1][0] + 1) if cells else 0)
-    img = Image.new('RGB', (math.ceil(cols * cw) + 2 * pad + 2, n_rows * lh + 2 * pad), BG_RGB)
-    d = ImageDraw.Draw(img)
-    xy = lambda rc: (pad + rc[1] * cw, pad + rc[0] * lh)
-    for ch, rc, bad in zip(pred, cells, wrong):
-        x, y = xy(rc)
-        if bad: d.rectangle([x, y, x + cw - 1, y + lh - 1], fill=WRONG_RGB)
-        d.text((x, y), '↵' if ch == '\n' else ch if ch.isprintable() else '·', font=font, fill=RIGHT_RGB) # control characters as ·
-    for j in missing:
-        x, y = xy(cells[j] if j < len(cells) else end)
-        d.rectangle([x - 1, y, x, y + lh - 1], fill=WRONG_RGB)
-    return img
-
-# %% ../nbs/08_evaluation.ipynb #08a74064
-def page_array(page) -> np.ndarray:
-    "A page as a 2-d float array in [0, 1] for display: a PIL image, or a normalised (1, H, W) tensor."
-    if isinstance(page, Image.Image): return np.asarray(page.convert('L'), dtype=np.float32) / 255
-    t = torch.as_tensor(page).detach().float().cpu()
-    return (t.reshape(t.shape[-2:]) * PIXEL_STD + PIXEL_MEAN).clamp(0, 1).numpy()
-
-# %% ../nbs/08_evaluation.ipynb #daa4713e
-def plot_predictions(pages:Sequence, # PIL images or normalised (1, 128, 128) tensors
-                     preds:Sequence[str], # what the model wrote, one per page
-                     refs:Sequence[str], # what the pages say
-                     ncols:int=2, # page-and-text pairs per row
-                     cols:int|None=None, # characters per line in the text panels (default: `PageLayout().cols`)
-                     dpi:int=80, # figure resolution
-                    ):
-    "Figure of pages beside their predictions, wrong characters on red, each titled with its CER."
-    if not (len(pages) == len(preds) == len(refs)): raise ValueError(f"got {len(pages)} pages, {len(preds)} predictions and {len(refs)} references")
-    if not len(pages): raise ValueError("no pages to plot")
-    nrows = math.ceil(len(pages) / ncols)
-    fig, axs = plt.subplots(nrows, 2 * ncols, figsize=(4.6 * ncols, 2.3 * nrows), dpi=dpi, squeeze=False,
-                            gridspec_kw={'width_ratios': [1, 1.35] * ncols})
-    for ax in axs.flat: ax.axis('off')
-    for i, (pg, p, r) in enumerate(zip(pages, preds, refs)):
-        a, b = axs[i // ncols, 2 * (i % ncols)], axs[i // ncols, 2 * (i % ncols) + 1]
-        a.imshow(page_array(pg), cmap='gray', vmin=0, vmax=1); a.set_title(f'page {i}', fontsize=9)
-        b.imshow(marked_text(p, r, cols=cols)); b.set_title(f'CER {cer(p, r):.1%}', fontsize=9)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/08_evaluation.ipynb #772a4cdf
-from .dataset import char_positions
-
-def slot_cells(label:str, # the page's label, as `paginate` gives it
-               layout:PageLayout|None=None, # the layout it was rendered with (default `PageLayout()`)
-               cells:bool=False, # the model's slots are character cells (`model.cells`): slot c reads character c
-              ) -> dict[int, tuple[float, float]]:
-    "Slot -> (x, y) pixel centre of the character that slot writes, for the characters drawn on the page."
-    positions = char_positions(label, layout or PageLayout())
-    if cells: return {c: pos for c, pos in enumerate(positions) if pos is not None}
-    out, slot = {}, 1 # the byte layout: slot 0 holds <|im_start|>, then one slot per byte
-    for ch, pos in zip(label, positions):
-        n = len(ch.encode('utf-8'))
-        if pos is not None: out.update({s: pos for s in range(slot, slot + n)})
-        slot += n
-    return out
-
-# %% ../nbs/08_evaluation.ipynb #6a1a15a7
-def _pixel_values(page) -> torch.Tensor:
-    "(1, 1, H, W) normalised tensor from a PIL page or a normalised (1, H, W) / (H, W) tensor."
-    if isinstance(page, Image.Image): return page_transforms()(page.convert('L'))[None]
-    t = torch.as_tensor(page).float()
-    return t.reshape(1, 1, *t.shape[-2:])
-
-# %% ../nbs/08_evaluation.ipynb #506627fe
-@torch.no_grad()
-def plot_attention(model:ImageTextSlotModel, # the model to look into
-                   page, # a PIL page or a normalised (1, 128, 128) tensor
-                   slots:Sequence[int]=(1, 2, 30, 57), # which slots to show
-                   label:str|None=None, # the page's label: mark the character each slot writes
-                   layout:PageLayout|None=None, # the layout the page was rendered with (default `PageLayout()`)
-                   tokenizer=None, # to name the predicted tokens (default: `byte_tokenizer()`)
-                   ncols:int=4, # maps per row
-                   dpi:int=80, # figure resolution
-                  ):
-    "Figure of the cross-attention of `slots` over `page`, each titled with what the slot writes (a character cell's character, or a token)."
-    tok = tokenizer or byte_tokenizer()
-    dev = next(model.parameters()).device
-    pv = _pixel_values(page).to(dev)
-    was_training = model.training
-    model.eval()
-    try:
-        maps = model.attention_maps(pv)[0].float().cpu() # (S, Hf, Wf)
-        logits = model(pv)['logits']
-        if model.cells: writes = [repr(ch) for ch in model.decode(logits, torch.tensor([len(maps)]))[0]['text']]   # each cell's character
-        else: writes = [repr(tok.convert_ids_to_tokens(int(i))) for i in logits[0].argmax(-1).cpu()]
-    finally: model.train(was_training)
-    bad = [k for k in slots if not 0 <= k < len(maps)]
-    if bad: raise ValueError(f"slots {bad} do not exist: the model has slots 0 to {len(maps) - 1}")
-    img, H, W = page_array(pv[0]), *pv.shape[-2:]
-    cells = slot_cells(label, layout, model.cells) if label is not None else {}
-    nrows = math.ceil(len(slots) / ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows), dpi=dpi, squeeze=False)
-    for ax in axs.flat: ax.axis('off')
-    for ax, k in zip(axs.flat, slots):
-        m = F.interpolate(maps[k][None, None], size=(H, W), mode='bilinear', align_corners=False)[0, 0]
-        ax.imshow(img, cmap='gray', vmin=0, vmax=1)
-        m = (m / m.max().clamp(min=1e-12)).numpy()
-        ax.imshow(m, cmap='inferno', alpha=0.85 * m, vmin=0, vmax=1) # opaque where the slot looks, clear elsewhere
-        if k in cells: ax.plot(*cells[k], '+', color='cyan', ms=12, mew=2)
-        ax.set_title(f'slot {k} writes {writes[k]}', fontsize=9)
-    fig.tight_layout()
-    return fig
 
 # %% ../nbs/08_evaluation.ipynb #620ef12f
 from fastcore.script import call_parse, Param

@@ -4,24 +4,23 @@
 
 # %% ../nbs/06_model.ipynb #0ea150f5
 from __future__ import annotations
-import codecs, json, math
+import json
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from safetensors.torch import save_model, load_model as load_weights
-from .tokenizer import byte_tokenizer, ByteTokenizer, BYTE_OFFSET
+from .tokenizer import byte_tokenizer, ByteTokenizer
 from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
 from .slot_attention import SlotAttentionConfig, SlotAttention, layout_dict
 from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
 from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
-from .pages import visible_label
+from .decoding import decode_with_confidence, decode_cells, _visible
 
 # %% auto #0
 __all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
-           'ImageTextSlotModel', 'evaluating', 'decode_with_confidence', 'decode_cells', 'default_device', 'model_dir',
-           'load_model', 'param_counts', 'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
+           'ImageTextSlotModel', 'evaluating', 'default_device', 'model_dir', 'load_model', 'param_counts',
+           'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
 
 # %% ../nbs/06_model.ipynb #94f240a2
 @dataclass
@@ -197,80 +196,6 @@ def generate(self:ImageTextSlotModel,
     if self.cells: return [torch.tensor(r['ids'], dtype=torch.long) for r in self.decode(logits, n)]
     ids = logits.argmax(-1)                                                          # (B, K)
     return [ids[i, :n[i]] for i in range(ids.shape[0])]
-
-# %% ../nbs/06_model.ipynb #01eb83db
-def decode_with_confidence(ids:list[int], # token ids (bytes, special tokens)
-                           probs:list[float], # one probability per id
-                          ) -> tuple[str, list[float]]:
-    "Text of the byte ids (special tokens dropped, invalid UTF-8 as U+FFFD) and one confidence per character."
-    text, confs, pending = [], [], []
-    dec = codecs.getincrementaldecoder('utf-8')(errors='replace')
-    def emit(s:str):
-        for ch in s: text.append(ch); confs.append(min(pending) if pending else 0.0)
-        if s: pending.clear()
-    for i, p in zip(ids, probs):
-        if BYTE_OFFSET <= i < BYTE_OFFSET + 256:
-            pending.append(float(p)); emit(dec.decode(bytes([i - BYTE_OFFSET])))
-        else:                                   # a special token ends a run of bytes, as in `ByteTokenizer.decode`
-            emit(dec.decode(b'', final=True)); dec.reset(); pending.clear()
-    emit(dec.decode(b'', final=True))
-    return ''.join(text), confs
-
-# %% ../nbs/06_model.ipynb #d423f3b4
-def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Per id: the length of the character its byte starts (0: not a lead byte, or longer than `bytes_per_cell`), and whether it is a continuation byte."
-    b = torch.arange(vocab_size, device=device) - BYTE_OFFSET
-    is_byte = (b >= 0) & (b < 256)
-    n = torch.zeros(vocab_size, dtype=torch.long, device=device)
-    for length, lo, hi in ((1, 0x00, 0x7F), (2, 0xC2, 0xDF), (3, 0xE0, 0xEF), (4, 0xF0, 0xF4)):
-        if length <= bytes_per_cell: n[is_byte & (b >= lo) & (b <= hi)] = length
-    return n, is_byte & (b >= 0x80) & (b <= 0xBF)
-
-# %% ../nbs/06_model.ipynb #8a01b8d5
-_LEAD_BITS = torch.tensor([0, 0x7F, 0x1F, 0x0F, 0x07])  # payload bits of a lead byte, by the length of its character
-_LEAST_CP = torch.tensor([0, 0, 0x80, 0x800, 0x10000])   # the smallest code point each length may encode (below it: overlong)
-_REPLACEMENT_IDS = [b + BYTE_OFFSET for b in '\ufffd'.encode()]
-
-def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
-                 counts:torch.Tensor, # (B,) characters of each page (rounded counts)
-                 bytes_per_cell:int=3, # slots per cell G
-                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
-                ) -> list[dict]:
-    "For each page `{'ids', 'text', 'confidences'}`: its byte ids, its text (one character per cell) and a confidence per character."
-    B, K, V = logits.shape
-    G = bytes_per_cell
-    C = K // G
-    p = logits[:, :C * G].float().softmax(-1).unflatten(1, (C, G))               # (B, C, G, V)
-    n_of, cont = _utf8_tables(V, G, p.device)
-    lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)               # (B, C): the most likely lead byte
-    n = n_of[lead]                                                               # (B, C): the bytes of its character
-    used = torch.arange(G - 1, device=p.device) < (n - 1)[..., None]            # (B, C, G-1): the slots it fills
-    cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)               # (B, C, G-1)
-    rest_p = torch.where(used, cont_p, p[:, :, 1:, empty_token_id])
-    conf = torch.cat([lead_p[..., None], rest_p], -1).min(-1).values            # (B, C): its least sure slot
-    byte = torch.cat([lead[..., None], cont_id], -1) - BYTE_OFFSET              # (B, C, G)
-    cp = byte[..., 0] & _LEAD_BITS.to(p.device)[n]                              # (B, C): the code point, byte by byte
-    for j in range(1, G): cp = torch.where(j < n, (cp << 6) | (byte[..., j] & 0x3F), cp)
-    bad = (cp < _LEAST_CP.to(p.device)[n]) | ((cp >= 0xD800) & (cp <= 0xDFFF)) | (cp > 0x10FFFF) # overlong, surrogate, beyond Unicode
-    conf, cp = conf.masked_fill(bad, 0.), cp.masked_fill(bad, 0xFFFD)
-    keep = torch.arange(G, device=p.device) < n[..., None]                      # (B, C, G): the bytes each character has
-    out = []
-    for b in range(B):
-        k = min(int(counts[b]), C)
-        if bad[b, :k].any():
-            ids = [i for c in range(k) for i in (_REPLACEMENT_IDS if bad[b, c] else (byte[b, c, :n[b, c]] + BYTE_OFFSET).tolist())]
-        else: ids = (byte[b, :k] + BYTE_OFFSET)[keep[b, :k]].tolist()
-        out.append({'ids': ids, 'text': ''.join(map(chr, cp[b, :k].tolist())), 'confidences': conf[b, :k].tolist()})
-    return out
-
-# %% ../nbs/06_model.ipynb #c0deaf34
-def _visible(r:dict) -> dict:
-    "A page's reading without the spaces and line breaks that end it, as its label (`visible_label`): no page shows them."
-    text = visible_label(r['text'])
-    n = len(r['text']) - len(text)
-    if n == 0: return r
-    tail = [BYTE_OFFSET + b for b in r['text'][len(text):].encode()]
-    return {**r, 'text': text, 'confidences': r['confidences'][:len(text)], 'ids': r['ids'][:-len(tail)] if r['ids'][-len(tail):] == tail else r['ids']}
 
 # %% ../nbs/06_model.ipynb #0e88bfc3
 @patch
