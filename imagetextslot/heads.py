@@ -33,7 +33,7 @@ class ClassifierHead(nn.Module):
 @dataclass
 class SequenceCounterConfig:
     "The length counter; the defaults are the reference `build_5m()` counter."
-    d_model:int=320 # slot width
+    d_model:int|None=320 # slot width (`None` in a `ModelConfig`: the slots' `d_model`)
     hidden_dim:int=160 # hidden width
     dropout:float=0.1 # dropout after the GELU
     count_scale:float=1.0 # the output Linear's value is multiplied by this (reference: 1)

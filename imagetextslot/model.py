@@ -5,7 +5,7 @@
 # %% ../nbs/06_model.ipynb #0ea150f5
 from __future__ import annotations
 import json
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -31,7 +31,7 @@ class ModelConfig:
     counter:SequenceCounterConfig=field(default_factory=SequenceCounterConfig) # the length counter
     vocab_size:int=512 # classifier outputs
     pad_token_id:int=0 # padding id: fills empty slots, ignored by the loss
-    num_slots:int=1024 # must equal `slot_attention.num_slots`
+    num_slots:int|None=None # derived: `slot_attention.num_slots` (given, as the usage guide gives it, it must agree)
     label_smoothing:float=0.1 # cross-entropy label smoothing
     counter_loss_weight:float=0.1 # weight of the count loss
     image_size:int=128 # side of the square input pages
@@ -43,10 +43,13 @@ class ModelConfig:
             v = getattr(self, name)
             if isinstance(v, dict): setattr(self, name, cls(**v))
             elif not isinstance(v, cls): raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(v).__name__}")
-        if self.num_slots != self.slot_attention.num_slots:
-            raise ValueError(f"num_slots ({self.num_slots}) differs from slot_attention.num_slots ({self.slot_attention.num_slots}): set both to the same value")
-        if self.counter.d_model != self.slot_attention.d_model:
-            raise ValueError(f"counter.d_model ({self.counter.d_model}) must equal slot_attention.d_model ({self.slot_attention.d_model})")
+        sa = self.slot_attention
+        if self.num_slots is None: self.num_slots = sa.num_slots
+        elif self.num_slots != sa.num_slots:
+            raise ValueError(f"num_slots ({self.num_slots}) differs from slot_attention.num_slots ({sa.num_slots}): leave it out, the slot attention's is used")
+        if self.counter.d_model is None: self.counter = replace(self.counter, d_model=sa.d_model)
+        elif self.counter.d_model != sa.d_model:
+            raise ValueError(f"counter.d_model ({self.counter.d_model}) must equal slot_attention.d_model ({sa.d_model}): leave it out (None), the slots' width is used")
         self.encoder.grid_size(self.image_size)  # raises if the page does not tile into the grid
 
     @property
@@ -350,7 +353,7 @@ def param_counts(model:nn.Module) -> dict:
             'projection': n(model.proj.parameters()),
             'slot queries': sa.queries.numel() + sa.slot_pos.numel(),
             'slot block': n(sa.block.parameters()),
-            'alignment (ours)': n(sa.parameters()) - sa.queries.numel() - sa.slot_pos.numel() - n(sa.block.parameters()),
+            'alignment': n(sa.parameters()) - sa.queries.numel() - sa.slot_pos.numel() - n(sa.block.parameters()),
             'classifier': n(model.classifier.parameters()),
             'counter': n(model.counter.parameters())}
 
@@ -367,11 +370,11 @@ def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` ge
     return trainable
 
 # %% ../nbs/06_model.ipynb #375b4e1e
-ALIGN = dict(position_prior='gaussian', memory_pos='none', prior_sigma=0.5, slot_layout='cells', bytes_per_cell=3) # slot attention additions of the presets
-COUNTER_ALIGN = dict(count_scale=32.0, grad_scale=0.0) # counter additions of the presets
+ALIGN = dict(position_prior='gaussian', memory_pos='none', prior_sigma=0.5, slot_layout='cells', bytes_per_cell=3) # slot attention options of the presets
+COUNTER_ALIGN = dict(count_scale=32.0, grad_scale=0.0) # counter options of the presets
 TINY = dict(encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64, 64), drop_path_rate=0.0),
             slot_attention=dict(d_model=128, num_heads=4, dropout=0.0),
-            counter=dict(d_model=128, hidden_dim=64, dropout=0.0, pooling='presence', grad_scale=1.0), # is there text in each slot? (see 'Memorising a few pages')
+            counter=dict(d_model=None, hidden_dim=64, dropout=0.0, pooling='presence', grad_scale=1.0), # is there text in each slot? (see 'Memorising a few pages')
             counter_loss_weight=1.0) # the presence loss is a mean binary cross-entropy, on the scale of the slots' own loss
 
 def default_layout() -> dict:
@@ -397,7 +400,7 @@ def _num_slots(lay:dict) -> int:
 def _cfg_5m(lay:dict) -> ModelConfig:
     S = _num_slots(lay)
     return ModelConfig(slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN),
-                       counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)), num_slots=S)
+                       counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)))
 
 # %% ../nbs/06_model.ipynb #e31b3ebf
 def _cfg_tiny(lay:dict) -> ModelConfig:
@@ -405,7 +408,7 @@ def _cfg_tiny(lay:dict) -> ModelConfig:
     return ModelConfig(encoder=CNNEncoderConfig(**TINY['encoder']),
                        slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN, **TINY['slot_attention']),
                        counter=SequenceCounterConfig(**{**COUNTER_ALIGN, **TINY['counter']}, count_init=_count_init(lay)),
-                       num_slots=S, counter_loss_weight=TINY['counter_loss_weight'])
+                       counter_loss_weight=TINY['counter_loss_weight'])
 
 # %% ../nbs/06_model.ipynb #83ea40c2
 def _count_init(lay:dict) -> float:
@@ -430,7 +433,7 @@ class ModelFactory:
     def build_5m(resume_from:str|Path|None=None, # a `save_pretrained` folder to load
                  layout=None, # page layout for the slot prior
                 ) -> tuple[ImageTextSlotModel, ByteTokenizer, ModelConfig]:
-        "The usage guide's ~4.9M-parameter model, with our alignment additions."
+        "The usage guide's ~4.9M-parameter model, with the alignment options."
         return ModelFactory.build('5m', resume_from, layout)
 
     @staticmethod
@@ -443,5 +446,5 @@ class ModelFactory:
     @staticmethod
     def build_reference(resume_from:str|Path|None=None, # a `save_pretrained` folder to load
                        ) -> tuple[ImageTextSlotModel, ByteTokenizer, ModelConfig]:
-        "The original `build_5m()` exactly: 4,854,017 parameters, none of our additions."
+        "The original `build_5m()` exactly: 4,854,017 parameters, none of the alignment options."
         return ModelFactory.build('reference', resume_from)
