@@ -16,8 +16,8 @@ from .pages import _layout
 from .sources import * # the text sources (01b_sources)
 
 # %% auto #0
-__all__ = ['make_dataset', 'load_layout', 'pixel_stats', 'page_transforms', 'pages_tensor', 'MyDataset', 'Collate',
-           'augment_pages', 'data_cli']
+__all__ = ['make_dataset', 'load_layout', 'pixel_stats', 'page_transforms', 'normalize_pages', 'page_levels', 'pages_tensor',
+           'MyDataset', 'Collate', 'augment_pages', 'data_cli']
 
 # %% ../nbs/01_dataset.ipynb #b128d9ac
 def _doc_pages(doc:tuple, layout:dict, seed:int, languages:dict|None, max_pages:int|None) -> tuple[str, list[str]]:
@@ -168,12 +168,24 @@ def page_transforms(augment:bool=False, # add the usage guide's optional augment
     jit = [v2.ColorJitter(brightness=0.2, contrast=0.2)] if augment else []
     return v2.Compose([v2.ToImage(), *aug, v2.ToDtype(torch.float32, scale=True), *jit, v2.Normalize((PIXEL_MEAN,), (PIXEL_STD,))])
 
+# %% ../nbs/01_dataset.ipynb #2fe1fd35
+def normalize_pages(x:torch.Tensor, # pages as levels in [0, 1], any shape
+                   ) -> torch.Tensor:
+    "`x` normalised with the training pages' `PIXEL_MEAN` and `PIXEL_STD`, the last step of `page_transforms`."
+    return (x - PIXEL_MEAN) / PIXEL_STD
+
+# %% ../nbs/01_dataset.ipynb #d016b70f
+def page_levels(x:torch.Tensor, # normalised pages, any shape
+               ) -> torch.Tensor:
+    "Normalised pages back to levels in [0, 1]: the inverse of `normalize_pages`."
+    return x * PIXEL_STD + PIXEL_MEAN
+
 # %% ../nbs/01_dataset.ipynb #de973d59
 def pages_tensor(pages:Sequence[Image.Image], # mode 'L' pages of one size
                 ) -> torch.Tensor:
     "`(B, 1, H, W)` float pages normalised as `page_transforms()` does it, without torchvision (the reader's fast path)."
     a = np.stack([np.asarray(p.convert('L'), dtype=np.float32) for p in pages]) / 255
-    return torch.from_numpy((a - PIXEL_MEAN) / PIXEL_STD)[:, None]
+    return normalize_pages(torch.from_numpy(a))[:, None]
 
 # %% ../nbs/01_dataset.ipynb #59e849aa
 class MyDataset(torch.utils.data.Dataset):

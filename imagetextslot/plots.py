@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from matplotlib import font_manager
-from .dataset import PageLayout, PIXEL_MEAN, PIXEL_STD
+from .dataset import PageLayout, page_levels
 
 WRONG_RGB, RIGHT_RGB, BG_RGB = (220, 40, 40), (235, 235, 235), (25, 25, 25)
 
@@ -67,7 +67,7 @@ def page_array(page) -> np.ndarray:
     "A page as a 2-d float array in [0, 1] for display: a PIL image, or a normalised (1, H, W) tensor."
     if isinstance(page, Image.Image): return np.asarray(page.convert('L'), dtype=np.float32) / 255
     t = torch.as_tensor(page).detach().float().cpu()
-    return (t.reshape(t.shape[-2:]) * PIXEL_STD + PIXEL_MEAN).clamp(0, 1).numpy()
+    return page_levels(t.reshape(t.shape[-2:])).clamp(0, 1).numpy()
 
 # %% ../nbs/08a_plots.ipynb #daa4713e
 def plot_predictions(pages:Sequence, # PIL images or normalised (1, 128, 128) tensors

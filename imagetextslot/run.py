@@ -4,16 +4,22 @@
 
 # %% ../nbs/07d_run.ipynb #e3be769f
 from __future__ import annotations
-import dataclasses, json, os, re, sys
+import dataclasses, json, multiprocessing as mp, os, re, sys
 from pathlib import Path
 import numpy as np
 import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .tokenizer import byte_tokenizer
 from .model import ModelFactory, ModelConfig, ImageTextSlotModel, PRESETS
 from .checkpoints import META_FILE, find_checkpoint
 from .distributed import init_distributed
 from .training import AUGMENTATIONS, TrainConfig, Trainer
+from .dataset import Collate, MyDataset, load_layout, make_dataset, normalize_pages
+from .slot_attention import layout_dict
+from .evaluation import METRIC_NOTES
+from .inference import resolve_model
 
 # %% auto #0
 __all__ = ['RUN_SETTINGS', 'build_model', 'init_model', 'load_data', 'check_writable', 'InMemoryPages', 'resumed_config', 'train',
@@ -42,8 +48,6 @@ def init_model(init:str, # a shipped model ('tiny', '5m'), a `save_pretrained` f
                layout=None, # page layout of the data; must be the one the model's slot prior was built for
               ) -> ImageTextSlotModel:
     "The trained model a run fine-tunes: its config and weights; `ValueError` when `layout` differs from the model's, `FileNotFoundError` when `init` names nothing."
-    from imagetextslot.inference import resolve_model
-    from imagetextslot.slot_attention import layout_dict
     model = resolve_model(init, 'cpu')                             # a run folder: its checkpoints/best, else last
     if layout is not None and layout_dict(layout) != model.cfg.slot_attention.prior_layout:
         raise ValueError(f"the pages of --data are not laid out as the pages {init} was trained on (its slot prior): "
@@ -55,7 +59,6 @@ def load_data(path:str|Path, # a folder written by `make_dataset(...).save_to_di
              ):
     "The `DatasetDict` in `path`, checked to have non-empty 'train' and 'validation' splits with 'pixel_values' and 'text' whose first pages read."
     from datasets import load_from_disk, DatasetDict
-    from imagetextslot.dataset import MyDataset
     p = Path(path)
     hint = "build one with imagetextslot-data, or leave out --data to build one"
     if not p.exists(): raise FileNotFoundError(f"data folder {p} does not exist: {hint}")
@@ -106,9 +109,6 @@ class InMemoryPages(torch.utils.data.Dataset):
                  num_proc:int|None=None, # decoding processes (default: the CPU cores, at most 16)
                  chunk:int=2048, # pages a process decodes at a time
                  progress:bool=True): # show a tqdm bar
-        from imagetextslot.dataset import PIXEL_MEAN, PIXEL_STD, MyDataset
-        from tqdm.auto import tqdm
-        import multiprocessing as mp
         if 'pixel_values' not in hf_split.column_names: raise ValueError("InMemoryPages needs stored pages (a 'pixel_values' column); render them with imagetextslot-data")
         global _DECODING
         tok = tokenizer or byte_tokenizer()
@@ -130,14 +130,13 @@ class InMemoryPages(torch.utils.data.Dataset):
         self.lengths = torch.tensor([len(i) for i in all_ids])
         self.ids = torch.zeros(n, int(self.lengths.max()), dtype=torch.int16)
         for k, i in enumerate(all_ids): self.ids[k, :len(i)] = torch.tensor(i, dtype=torch.int16)
-        self.mean, self.std = torch.tensor(PIXEL_MEAN), torch.tensor(PIXEL_STD)
 
     def __len__(self): return len(self.pixels)
 
     def __getitems__(self, indices:list) -> dict:
         "The collated batch of `indices`: normalised `pixel_values`, `input_ids` padded to a multiple of 8, `attention_mask`, `labels`."
         idx = torch.as_tensor(indices)
-        x = self.pixels[idx].float().mul_(1.0 / 255).sub_(self.mean).div_(self.std) # as page_transforms() computes it
+        x = normalize_pages(self.pixels[idx].float().mul_(1.0 / 255)) # as page_transforms() computes it
         lens = self.lengths[idx]
         width = -(-int(lens.max()) // 8) * 8
         ids = self.ids[idx, :width].long()
@@ -180,9 +179,7 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
           **kwargs, # fields of `TrainConfig` to override
          ) -> dict:
     "Build the data (when `cfg.data` is `None`) and the model, train them, and return `Trainer.fit`'s result."
-    from imagetextslot.dataset import make_dataset, load_layout, MyDataset, Collate # rendering and datasets: imported when needed
     cfg = dataclasses.replace(cfg, **kwargs) if cfg is not None else TrainConfig(**kwargs)
-    import torch.distributed as dist
     started = not dist.is_initialized()
     env = init_distributed(cfg.device)
     started = started and dist.is_initialized()
@@ -231,7 +228,6 @@ def report(result:dict, # what `train` or `Trainer.fit` returns
            n:int=4, # predictions to show
           ) -> str:
     "The final evaluation as a Markdown table (metric, value, meaning), then a few predictions next to the truth."
-    from imagetextslot.evaluation import METRIC_NOTES
     notes = {'loss': 'validation loss (CE + weight x count)', 'loss_ce': 'validation cross-entropy over the slots',
              'loss_count': 'validation Smooth L1 of the counter', **METRIC_NOTES, 'eval_pages_per_s': METRIC_NOTES.get('pages_per_s', '')}
     m = result.get('metrics') or {}

@@ -4,11 +4,12 @@
 
 # %% ../nbs/07_training.ipynb #82742d95
 from __future__ import annotations
-import contextlib, json, os, signal, sys, time, warnings
+import contextlib, json, os, signal, sys, threading, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 from fastcore.basics import patch
@@ -17,6 +18,8 @@ from .optim import get_adamw_parameters, get_cosine_scheduler_with_warmup # the 
 from .checkpoints import (STATE_FILE, write_checkpoint, find_checkpoint, read_training_state, get_rng_state,
                                        set_rng_state, _records, read_metrics, plot_curves)
 from .distributed import ResumableSampler, DistEnv, init_distributed
+from .dataset import Collate, MyDataset, augment_pages, normalize_pages, page_levels
+from .evaluation import evaluate as evaluate_pages
 
 # %% auto #0
 __all__ = ['AUGMENTATIONS', 'TrainConfig', 'Trainer']
@@ -111,12 +114,10 @@ class Trainer:
         self.env = env = env or init_distributed(cfg.device)
         self.tokenizer = tokenizer or byte_tokenizer()
         if collate_fn is None:
-            from imagetextslot.dataset import Collate
             collate_fn = Collate(self.tokenizer)
         self.collate_fn, self.train_ds = collate_fn, train_ds
         self.valid_split = getattr(valid_ds, 'ds', valid_ds) # the Hugging Face split, for `evaluation.evaluate`
         if valid_ds is not None and not isinstance(valid_ds, torch.utils.data.Dataset):
-            from imagetextslot.dataset import MyDataset
             valid_ds = MyDataset(valid_ds)
         self.valid_ds = valid_ds
         self.out = Path(cfg.out)
@@ -169,7 +170,6 @@ class Trainer:
 
     def _all_reduce(self, t:torch.Tensor, op='sum') -> torch.Tensor:
         if self.env.distributed:
-            import torch.distributed as dist
             dist.all_reduce(t, op=dist.ReduceOp.MAX if op == 'max' else dist.ReduceOp.SUM)
             if op == 'mean': t /= self.env.world_size
         return t
@@ -182,10 +182,9 @@ def augment(self:Trainer,
            ) -> dict:
     "`batch` with its pages altered by `augment_pages` at the `cfg.aug_*` probabilities; seeded by (seed, step, rank, micro), so a resumed run sees the same pages."
     if not any(self.cfg.augment.values()): return batch
-    from imagetextslot.dataset import PIXEL_MEAN, PIXEL_STD, augment_pages
     seed = int(np.random.SeedSequence([self.cfg.seed, self.step, self.env.rank, micro]).generate_state(1)[0])
-    x = augment_pages(batch['pixel_values'] * PIXEL_STD + PIXEL_MEAN, **self.cfg.augment, generator=torch.Generator().manual_seed(seed))
-    return {**batch, 'pixel_values': (x - PIXEL_MEAN) / PIXEL_STD}
+    x = augment_pages(page_levels(batch['pixel_values']), **self.cfg.augment, generator=torch.Generator().manual_seed(seed))
+    return {**batch, 'pixel_values': normalize_pages(x)}
 
 # %% ../nbs/07_training.ipynb #1349d17c
 @patch
@@ -236,11 +235,10 @@ def evaluate(self:Trainer,
              max_pages:int|None=-1, # pages to read (-1: `cfg.eval_pages`; `None`: all)
             ) -> dict:
     "Validation losses, `imagetextslot.evaluation.evaluate`'s metrics and a few predictions next to the truth."
-    from imagetextslot.evaluation import evaluate
     if self.valid_ds is None: raise ValueError("this Trainer has no validation split: pass valid_ds to evaluate")
     n = len(self.valid_ds) if max_pages is None else min(len(self.valid_ds), self.cfg.eval_pages if max_pages == -1 else max_pages)
     model = self.eval_model
-    res = evaluate(model, self.valid_split, self.tokenizer, batch_size=min(self.cfg.batch_size, 64), max_pages=n, progress=False)
+    res = evaluate_pages(model, self.valid_split, self.tokenizer, batch_size=min(self.cfg.batch_size, 64), max_pages=n, progress=False)
     was_training = model.training
     model.eval()
     sums = torch.zeros(3)
@@ -259,7 +257,6 @@ def state_dict(self:Trainer) -> dict:
     "The training state of this process group: counters, optimizer, schedule, every process's RNG state."
     rngs = [get_rng_state()]
     if self.env.distributed:
-        import torch.distributed as dist
         rngs = [None] * self.env.world_size
         dist.all_gather_object(rngs, get_rng_state())
     return {'step': self.step, 'epoch': self.epoch, 'epoch_pages': self.epoch_pages, 'total_steps': self.total_steps,
@@ -286,7 +283,6 @@ def save(self:Trainer,
 @patch
 def _barrier(self:Trainer):
     if self.env.distributed:
-        import torch.distributed as dist
         dist.barrier()
 
 # %% ../nbs/07_training.ipynb #97522770
@@ -381,7 +377,6 @@ def fit(self:Trainer,
     "Train to `total_steps`, evaluating and checkpointing on the way; returns the last evaluation and where the run stands."
     from tqdm.auto import tqdm
     cfg, env = self.cfg, self.env
-    import threading
     self._stop_requested = self._stop = False
     handlers = {}
     if threading.current_thread() is threading.main_thread():
