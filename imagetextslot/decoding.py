@@ -4,9 +4,8 @@
 
 # %% ../nbs/06a_decoding.ipynb #0b01ae41
 from __future__ import annotations
-import codecs
 import torch
-from .tokenizer import BYTE_OFFSET
+from .tokenizer import BYTE_OFFSET, byte_tokenizer
 from .losses import EMPTY_ID
 from .pages import visible_label
 
@@ -14,22 +13,14 @@ from .pages import visible_label
 __all__ = ['decode_with_confidence', 'decode_cells']
 
 # %% ../nbs/06a_decoding.ipynb #01eb83db
+_TOKENIZER = byte_tokenizer()
+
 def decode_with_confidence(ids:list[int], # token ids (bytes, special tokens)
                            probs:list[float], # one probability per id
                           ) -> tuple[str, list[float]]:
-    "Text of the byte ids (special tokens dropped, invalid UTF-8 as U+FFFD) and one confidence per character."
-    text, confs, pending = [], [], []
-    dec = codecs.getincrementaldecoder('utf-8')(errors='replace')
-    def emit(s:str):
-        for ch in s: text.append(ch); confs.append(min(pending) if pending else 0.0)
-        if s: pending.clear()
-    for i, p in zip(ids, probs):
-        if BYTE_OFFSET <= i < BYTE_OFFSET + 256:
-            pending.append(float(p)); emit(dec.decode(bytes([i - BYTE_OFFSET])))
-        else:                                   # a special token ends a run of bytes, as in `ByteTokenizer.decode`
-            emit(dec.decode(b'', final=True)); dec.reset(); pending.clear()
-    emit(dec.decode(b'', final=True))
-    return ''.join(text), confs
+    "Text of the byte ids (special tokens dropped, invalid UTF-8 as U+FFFD, as `ByteTokenizer.decode` does) and one confidence per character: the lowest probability of its bytes."
+    pieces = _TOKENIZER.decode_pieces(ids, skip_special_tokens=True)
+    return ''.join(p for p, _ in pieces), [min(float(probs[k]) for k in pos) if pos else 0.0 for _, pos in pieces]
 
 # %% ../nbs/06a_decoding.ipynb #d423f3b4
 def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:

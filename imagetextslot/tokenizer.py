@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_tokenizer.ipynb #9b64bb05
 from __future__ import annotations
-import re
+import codecs, re
 from collections.abc import Sequence
 import torch
 
@@ -70,6 +70,27 @@ def _to_list(ids) -> list[int]:
     if isinstance(ids, int): return [ids]
     return [int(i) for i in ids]
 
+# %% ../nbs/00_tokenizer.ipynb #9a2c731d
+@patch
+def decode_pieces(self:ByteTokenizer,
+                  ids, # a list, tensor or array of ids
+                  skip_special_tokens:bool=False, # drop `<pad>`, `</s>`, markers and extras
+                 ) -> list[tuple[str, list[int]]]:
+    "`(piece, positions)` for each character of the text of `ids` (a special token: its whole name), with the positions in `ids` of the bytes it came from."
+    out, pending = [], []
+    dec = codecs.getincrementaldecoder('utf-8')(errors='replace')
+    def emit(s:str):
+        out.extend((ch, list(pending)) for ch in s)
+        if s: pending.clear()
+    for k, i in enumerate(_to_list(ids)):
+        if BYTE_OFFSET <= i < BYTE_OFFSET + 256:
+            pending.append(k); emit(dec.decode(bytes([i - BYTE_OFFSET])))
+            continue
+        emit(dec.decode(b'', final=True)); dec.reset(); pending.clear()   # a special token ends a run of bytes
+        if not skip_special_tokens: out.append((self.id_to_token.get(i, self.unk_token), [k]))
+    emit(dec.decode(b'', final=True))
+    return out
+
 # %% ../nbs/00_tokenizer.ipynb #46440db0
 @patch
 def decode(self:ByteTokenizer,
@@ -77,15 +98,7 @@ def decode(self:ByteTokenizer,
            skip_special_tokens:bool=False, # drop `<pad>`, `</s>`, markers and extras
           ) -> str:
     "Text of `ids`; invalid UTF-8 becomes U+FFFD, ids outside the vocabulary `<unk>`."
-    out, run = [], bytearray()
-    def flush():
-        if run: out.append(run.decode('utf-8', errors='replace')); run.clear()
-    for i in _to_list(ids):
-        if BYTE_OFFSET <= i < BYTE_OFFSET + 256: run.append(i - BYTE_OFFSET); continue
-        flush()
-        if not skip_special_tokens: out.append(self.id_to_token.get(i, self.unk_token))
-    flush()
-    return ''.join(out)
+    return ''.join(p for p, _ in self.decode_pieces(ids, skip_special_tokens))
 
 # %% ../nbs/00_tokenizer.ipynb #8ac66600
 @patch
