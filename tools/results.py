@@ -42,7 +42,7 @@ from PIL import Image, ImageOps
 import datasets
 from imagetextslot.dataset import PageLayout, render_page, visible_label
 from imagetextslot.evaluation import cer, evaluate, exact_match, ned
-from imagetextslot.inference import PRETRAINED, load_pretrained, pretrained_info, read_text, shift_page
+from imagetextslot.inference import PRETRAINED, load_pretrained, pretrained_info, read_pages, read_text, shift_page
 
 SETS = ('python-docs', 'manpages', 'manpages-pl')
 SET_NAMES = {'python-docs': "Python's documentation", 'manpages': "Debian's translated manual pages (it, de, fr, es)",
@@ -148,7 +148,22 @@ def model_row(name:str, sets:dict, altered:dict, batch_size:int, density:bool) -
         row['sets'][s] = r
         print(f"  {s}: CER {100 * r['clean']['all']['cer']:.2f}%, exact {100 * r['clean']['all']['exact_match']:.1f}%")
     row['pages_per_s'] = pages / seconds
+    row['bf16'] = bf16_speed(model, sets, batch_size)
+    for s, b in row['bf16']['sets'].items(): row['sets'][s]['bf16'] = b
     return row
+
+
+def bf16_speed(model, sets:dict, batch_size:int, rounds:int=3) -> dict:
+    "`read_pages` in fp32 and under bf16 autocast, taking turns `rounds` times on every set: the fastest round's pages/s of each, and the bf16 readings' scores."
+    times, out = {'fp32': [], 'bf16': []}, {}
+    for _ in range(rounds):
+        for k in times:
+            t0, n = time.perf_counter(), 0
+            for s, ds in sets.items():
+                res = read_pages(list(ds['pixel_values']), model, batch_size, bf16=k == 'bf16'); n += len(ds)
+                out.setdefault(s, {})[k] = scores([r['text'] for r in res], list(ds['text']))
+            times[k].append(n / (time.perf_counter() - t0))
+    return {'fp32_pages_per_s': max(times['fp32']), 'bf16_pages_per_s': max(times['bf16']), 'sets': out}
 
 
 # ---- Tesseract
@@ -288,8 +303,11 @@ def systems_table(rows:list[dict]) -> str:
         hw = r['hardware'].split(' (')[0] if r['hardware'] else None
         out.append([r['system'], f"{r['parameters']:,}" if r['parameters'] else '-',
                     f"{r['train_step_seconds']:.1f} s, {hw}" if r['train_step_seconds'] else '-',
-                    f"{r['pages_per_s']:.1f}", f"{r['pages_per_s'] / tess:.1f}x" if tess else '-'])
-    return markdown_table(['reader', 'parameters', 'training time and hardware', 'pages/s on this CPU', "vs Tesseract's pages/s"], out)
+                    f"{r['pages_per_s']:.1f}", f"{r['pages_per_s'] / tess:.1f}x" if tess else '-',
+                    f"{r['bf16']['bf16_pages_per_s']:.1f} ({r['bf16']['bf16_pages_per_s'] / r['bf16']['fp32_pages_per_s']:.2f}x fp32's)" if r.get('bf16') else '-',
+                    f"{r['pages_per_s'] * r['bf16']['bf16_pages_per_s'] / r['bf16']['fp32_pages_per_s'] / tess:.1f}x" if r.get('bf16') and tess else '-'])
+    return markdown_table(['reader', 'parameters', 'training time and hardware', 'pages/s on this CPU', "vs Tesseract's pages/s",
+                           'read_pages with bf16 autocast, pages/s', 'bf16 vs Tesseract'], out)
 
 
 def set_table(rows:list[dict], s:str) -> str:
@@ -434,18 +452,25 @@ def main(argv=None) -> int:
              "multi-byte pages have at least one character that takes 2 to 4 bytes in UTF-8.",
              f"Speed: on {cpu_name()} ({os.cpu_count()} cores visible, shared with other work), every reader on the same "
              f"{threads} threads; the models in batches of {a.batch_size} with torch {torch.__version__}, forward passes and decoding "
-             "counted; the peers with their preprocessing counted, over the clean pages of every set.",
+             "counted; the peers with their preprocessing counted, over the clean pages of every set. bf16: `read_pages` on the "
+             "same pages in fp32 and under `torch.autocast` with bfloat16, taking turns (the fastest of 3 rounds each); "
+             "'bf16 vs Tesseract' is the model's pages/s times that bf16/fp32 ratio, over Tesseract's.",
              "Training time: `train_step_seconds` of `imagetextslot/weights/<preset>/training.json`, the optimizer steps' wall time.",
              f"Robustness: the same pages shifted by a random offset of up to {MAX_SHIFT} px on each axis (seed {a.seed}), "
              f"recoloured to background {GREY_BACKGROUND} and ink {GREY_INK}, saved as JPEG at quality {JPEG_QUALITY}, or thresholded "
              f"at {THRESHOLD}. The models read them with `read_text`, which normalises an image as it does for any user, and "
              "their 'clean' column is `read_text` on the unaltered pages (the set tables use `evaluate` on the stored pages). "
              "The peers read them with the preprocessing chosen on the clean pages.",
-             f"Density: each page's label cut to its first {', '.join(map(str, CUTS))} characters (trailing spaces dropped) and "
-             "rendered again with `render_page`."]
+             f"Density: each page's label cut to its first {', '.join(map(str, CUTS))} characters (without the spaces that would end it, "
+             "`visible_label`) and rendered again with `render_page`."]
     for r in rows:
         if r['kind'] == 'model':
             notes.append(f"`{r['system']}`: {r['checkpoint']}, {r['pages_seen']:,} pages seen" + (f"; {r['notes']}" if r.get('notes') else '') + '.')
+            if r.get('bf16'):
+                notes.append(f"`{r['system']}` under bf16 autocast (`read_pages(..., bf16=True)`, `imagetextslot-read --bf16`): CER " +
+                             ', '.join(f"{s} {pct(b['bf16']['all']['cer'])} (fp32 {pct(b['fp32']['all']['cer'])})"
+                                       for s, b in r['bf16']['sets'].items()) +
+                             f"; {r['bf16']['bf16_pages_per_s']:.1f} pages/s against {r['bf16']['fp32_pages_per_s']:.1f} in fp32.")
     for r in rows:
         if r['kind'] != 'peer': continue
         s = r['setting']
