@@ -264,13 +264,17 @@ def augment_pages(x:torch.Tensor, # (B, 1, H, W) pages in [0, 1], bright ink on 
                   threshold:float=0., # of thresholding to two levels at 0.3 to 0.7
                   noise:float=0., # of Gaussian noise, sigma 0.01 to 0.05
                   max_shift:int=1, # pixels; at most the page margin, so nothing is cut
+                  as_read:bool=True, # end each altered page as `load_page` leaves such an image: its contrast stretched (`stretch_contrast`)
                   generator:torch.Generator|None=None, # draws every choice (a seeded one makes the batch reproducible)
                  ) -> torch.Tensor:
-    "A copy of `x` with each alteration applied to each page with its probability, in the order a page meets them; `(B, 1, H, W)` in [0, 1]."
+    "A copy of `x` with each alteration applied to each page with its probability, in the order a page meets them (then, with `as_read`, stretched as the reader stretches it); `(B, 1, H, W)` in [0, 1]."
     from torchvision.io import decode_jpeg, encode_jpeg
     from torchvision.transforms.v2.functional import gaussian_blur
     g, x = generator, x.detach().clone()
-    def pages(p): return (torch.rand(len(x), generator=g) < p).nonzero().flatten().tolist()
+    altered = set()
+    def pages(p):
+        drawn = (torch.rand(len(x), generator=g) < p).nonzero().flatten().tolist()
+        altered.update(drawn); return drawn
     def u(lo, hi): return lo + (hi - lo) * torch.rand((), generator=g).item()
     for i in pages(shift):                                 # the margins are blank, so what wraps round is background
         x[i] = x[i].roll(torch.randint(-max_shift, max_shift + 1, (2,), generator=g).tolist(), dims=(1, 2))
@@ -283,6 +287,9 @@ def augment_pages(x:torch.Tensor, # (B, 1, H, W) pages in [0, 1], bright ink on 
     for i in pages(jpeg):
         q = int(torch.randint(50, 96, (), generator=g))
         x[i] = decode_jpeg(encode_jpeg(x[i].mul(255).round().to(torch.uint8).cpu(), quality=q)).to(x).div(255)
+    if as_read:
+        from imagetextslot.images import stretch_contrast                 # (the reader's module imports this one)
+        for i in sorted(altered): x[i, 0] = torch.from_numpy(stretch_contrast(x[i, 0].cpu().numpy())).to(x)
     return x
 
 # %% ../nbs/01_dataset.ipynb #572a6c13

@@ -24,6 +24,7 @@ VARIANTS = {
     'base': ('the base recipe: AdamW, lr 1.5e-3, batch 32, 3% warmup then cosine to 1e-5, smoothing 0.1, wd 1e-3, counter weight 1', {}, {}),
     'lr 3e-3': ('peak learning rate doubled', {'lr': 3e-3}, {}),
     'lr 7.5e-4': ('peak learning rate halved', {'lr': 7.5e-4}, {}),
+    'lr 6e-3': ('peak learning rate four times the base', {'lr': 6e-3}, {}),
     'no smoothing': ('no label smoothing', {}, {'label_smoothing': 0.0}),
     'constant lr': ('no cosine: the peak learning rate after warmup', {'min_lr': 1.5e-3}, {}),
     'batch 64': ('64 pages a step, half the steps (equal pages)', {'batch_size': 64, 'max_steps': 500}, {}),
