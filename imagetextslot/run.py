@@ -22,8 +22,8 @@ from .evaluation import METRIC_NOTES
 from .inference import resolve_model
 
 # %% auto #0
-__all__ = ['RUN_SETTINGS', 'build_model', 'init_model', 'load_data', 'check_writable', 'InMemoryPages', 'resumed_config', 'train',
-           'report', 'train_cli']
+__all__ = ['PRESET_RECIPES', 'RUN_SETTINGS', 'build_model', 'init_model', 'load_data', 'check_writable', 'InMemoryPages',
+           'preset_recipe', 'resumed_config', 'train', 'report', 'train_cli']
 
 # %% ../nbs/07d_run.ipynb #45c5e26d
 def build_model(preset:str='tiny', # a preset of `ModelFactory.build` ('tiny', '5m', 'reference') or the path of a model config.json
@@ -153,6 +153,17 @@ class InMemoryPages(torch.utils.data.Dataset):
         "The batch `__getitems__` built, unchanged (the `collate_fn` a `DataLoader` of these pages needs)."
         return batch
 
+# %% ../nbs/07d_run.ipynb #5d4cef32
+PRESET_RECIPES = {'tiny': dict(batch_size=32, lr=6e-3, min_lr=1e-5, warmup_ratio=0.03)} # measured: results/recipe.json
+
+def preset_recipe(cfg:TrainConfig, # the settings asked for
+                 ) -> tuple[TrainConfig, dict]:
+    "`cfg` with its preset's `PRESET_RECIPES` settings wherever it leaves them at `TrainConfig`'s defaults, and the settings so taken; `cfg` as it is for a run from weights (`init`)."
+    recipe = {} if cfg.init else PRESET_RECIPES.get(cfg.preset, {})
+    default = TrainConfig()
+    taken = {k: v for k, v in recipe.items() if getattr(cfg, k) == getattr(default, k)}
+    return (dataclasses.replace(cfg, **taken) if taken else cfg), taken
+
 # %% ../nbs/07d_run.ipynb #a76a88ed
 RUN_SETTINGS = ('preset', 'init', 'data', 'source', 'pages', 'batch_size', 'epochs', 'max_steps', 'lr', 'min_lr', 'warmup_ratio', 'weight_decay',
                 'betas', 'grad_clip', 'grad_accum', 'eval_every', 'eval_pages', 'save_every', 'log_every', 'num_samples', 'seed',
@@ -197,6 +208,8 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
         elif (prev := find_checkpoint(cfg.out)) is not None: # a new run would write over it
             raise FileExistsError(f"{cfg.out} already holds a run (its checkpoint {prev}): pass --resume to continue it, "
                                   "or choose another --out")
+        taken = {}
+        if not cfg.resume: cfg, taken = preset_recipe(cfg)
         data = cfg.data
         if data is None: # one command trains from text: render its pages first (the built-in synthetic source by default)
             name = re.sub(r'[^\w.-]+', '_', Path(str(cfg.source).rstrip('/')).name) or 'text'
@@ -206,6 +219,9 @@ def train(cfg:TrainConfig|None=None, # settings of the run (default `TrainConfig
                 make_dataset(cfg.source, n_pages=cfg.pages, seed=cfg.seed, out_dir=data, progress=cfg.progress)
             if env.distributed: dist.barrier()
         ds = load_data(data)
+        if taken and env.is_main: # said once the data is known to load, so that a bad option is the one line it prints
+            print(f"the {cfg.preset} preset's recipe: {' '.join(f'--{k} {v}' for k, v in taken.items())} (set any of them to change it)",
+                  file=sys.stderr, flush=True)
         layout = load_layout(data) if (Path(data)/'layout.json').exists() else None # the slot prior follows the pages' layout
         if ckpt: model = ImageTextSlotModel.from_pretrained(ckpt)
         else: model = init_model(cfg.init, layout) if cfg.init else build_model(cfg.preset, cfg.seed, layout)

@@ -24,7 +24,7 @@ Readers, each on the same pages and on the same CPU cores:
 
 A reader that is not installed is skipped with a one-line message. Besides the clean pages, every reader reads four
 altered copies of them: shifted by up to 3 pixels (a random offset per page, fixed by --seed), on a grey background
-(background 60, ink 200), saved as JPEG at quality 75, and binarised at 128. For the models, the density curve is the
+(background 60, ink 200), saved as JPEG at quality 75, both (grey, then JPEG), and binarised at 128. For the models, the density curve is the
 CER on the same pages cut to their first 50, 100, 200 and 300 characters and rendered again, beside the full pages.
 
     python tools/results.py                        # every held-out page, writes results/results.json and results/results.md
@@ -48,7 +48,7 @@ SETS = ('python-docs', 'manpages', 'manpages-pl')
 SET_NAMES = {'python-docs': "Python's documentation", 'manpages': "Debian's translated manual pages (it, de, fr, es)",
              'manpages-pl': "Debian's Polish manual pages"}
 PARTS = {'all': 'all pages', 'ascii': 'ASCII pages', 'multibyte': 'multi-byte pages'}
-ALTERED = {'shifted': 'shifted up to 3 px', 'grey': 'grey background', 'jpeg': 'JPEG q75', 'binarised': 'binarised'}
+ALTERED = {'shifted': 'shifted up to 3 px', 'grey': 'grey background', 'jpeg': 'JPEG q75', 'grey jpeg': 'grey, then JPEG q75', 'binarised': 'binarised'}
 CUTS = (50, 100, 200, 300) # characters kept for the density curve, beside the full pages
 MAX_SHIFT, GREY_BACKGROUND, GREY_INK, JPEG_QUALITY, THRESHOLD = 3, 60, 200, 75, 128
 # Tesseract's language packs for each page's `lang`: the page's language first, English for the code and names in it.
@@ -84,7 +84,7 @@ def load_set(folder:Path, n:int|None, seed:int) -> datasets.Dataset:
 
 
 def altered_pages(pages:list[Image.Image], seed:int) -> dict[str, list[Image.Image]]:
-    "The pages as each robustness column reads them: shifted, on grey, through JPEG, binarised (white ink on black in, as stored)."
+    "The pages as each robustness column reads them: shifted, on grey, through JPEG, on grey then through JPEG, binarised (white ink on black in, as stored)."
     rng = random.Random(f"shift:{seed}")
     shifts = [(rng.randint(-MAX_SHIFT, MAX_SHIFT), rng.randint(-MAX_SHIFT, MAX_SHIFT)) for _ in pages]
     grey_lut = [round(GREY_BACKGROUND + (GREY_INK - GREY_BACKGROUND) * v / 255) for v in range(256)]
@@ -95,6 +95,7 @@ def altered_pages(pages:list[Image.Image], seed:int) -> dict[str, list[Image.Ima
     return {'shifted': [shift_page(p, dx, dy) for p, (dx, dy) in zip(pages, shifts)],
             'grey': [p.point(grey_lut) for p in pages],
             'jpeg': [jpeg(p) for p in pages],
+            'grey jpeg': [jpeg(p.point(grey_lut)) for p in pages],
             'binarised': [p.point(lambda v: 255 if v >= THRESHOLD else 0) for p in pages]}
 
 
@@ -457,7 +458,7 @@ def main(argv=None) -> int:
              "'bf16 vs Tesseract' is the model's pages/s times that bf16/fp32 ratio, over Tesseract's.",
              "Training time: `train_step_seconds` of `imagetextslot/weights/<preset>/training.json`, the optimizer steps' wall time.",
              f"Robustness: the same pages shifted by a random offset of up to {MAX_SHIFT} px on each axis (seed {a.seed}), "
-             f"recoloured to background {GREY_BACKGROUND} and ink {GREY_INK}, saved as JPEG at quality {JPEG_QUALITY}, or thresholded "
+             f"recoloured to background {GREY_BACKGROUND} and ink {GREY_INK}, saved as JPEG at quality {JPEG_QUALITY}, recoloured then saved as JPEG, or thresholded "
              f"at {THRESHOLD}. The models read them with `read_text`, which normalises an image as it does for any user, and "
              "their 'clean' column is `read_text` on the unaltered pages (the set tables use `evaluate` on the stored pages). "
              "The peers read them with the preprocessing chosen on the clean pages.",
