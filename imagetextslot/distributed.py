@@ -56,7 +56,7 @@ def resolve_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cud
     "The torch device `device` names; 'auto' is CUDA when there is one, else the CPU."
     if device in (None, 'auto'): return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError) as e: raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {device!r} asked for, but PyTorch sees no CUDA GPU: use --device cpu")
     if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r} asked for, but MPS is not available: use --device cpu")
     return dev

@@ -4,8 +4,7 @@
 
 # %% ../nbs/02_encoder.ipynb #9efa466a
 from __future__ import annotations
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -4,10 +4,22 @@
 
 # %% ../nbs/08_evaluation.ipynb #8b809a7e
 from __future__ import annotations
+import json, sys, time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+import pandas as pd
 import torch
+from torch.utils.data import DataLoader
+from datasets import Dataset, DatasetDict, load_from_disk
+from fastcore.script import call_parse, Param
 from rapidfuzz.distance import Levenshtein
+from tqdm.auto import tqdm
+from .tokenizer import byte_tokenizer
+from .dataset import MyDataset, Collate
+from .model import ImageTextSlotModel, load_model
+from .losses import EMPTY_ID
 
 # %% auto #0
 __all__ = ['MARKER_IDS', 'METRIC_NOTES', 'FEW_PAGES', 'char_errors', 'cer', 'ned', 'wer', 'exact_match', 'char_accuracy',
@@ -164,19 +176,6 @@ def confusions(preds:str|Sequence[str], # predicted text(s)
             elif op.tag == 'delete': out[(r[op.src_pos], '')] += 1
             else: out[('', p[op.dest_pos])] += 1
     return out
-
-# %% ../nbs/08_evaluation.ipynb #2d76c0bd
-import json, sys, time
-from dataclasses import dataclass, field
-from pathlib import Path
-import pandas as pd
-from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
-from datasets import Dataset, DatasetDict, load_from_disk
-from .tokenizer import byte_tokenizer
-from .dataset import MyDataset, Collate
-from .model import ImageTextSlotModel, load_model
-from .losses import EMPTY_ID
 
 # %% ../nbs/08_evaluation.ipynb #93bf9449
 def ids_to_text(ids, # generated token ids of one page
@@ -338,8 +337,6 @@ def evaluate(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` f
     return EvalResult(metrics, table, _by_length(table, bucket_size), confusions(preds, refs))
 
 # %% ../nbs/08_evaluation.ipynb #620ef12f
-from fastcore.script import call_parse, Param
-
 FEW_PAGES = 50 # fewer pages than this give a rough CER: the command says so
 
 @call_parse

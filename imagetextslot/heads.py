@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from .encoder import init_weights
 
 # %% auto #0
@@ -49,6 +48,18 @@ class SequenceCounterConfig:
         if self.pooling == 'presence' and self.source != 'slots': raise ValueError("pooling='presence' scores slots: it needs source='slots'")
         if self.source not in ('slots', 'memory'): raise ValueError(f"source must be 'slots' or 'memory', got {self.source!r}")
 
+    @property
+    def reads_memory(self) -> bool:
+        "Whether the counter reads the feature tokens (`source='memory'`), so the count is known before the slots are computed."
+        return self.source == 'memory'
+
+    def pooled(self,
+               num_tokens:int, # feature tokens N of the memory
+               num_slots:int, # slots S (character cells in the 'cells' layout)
+              ) -> int:
+        "How many vectors the counter pools: the feature tokens or the slots, as `source` says."
+        return num_tokens if self.reads_memory else num_slots
+
 # %% ../nbs/04_heads.ipynb #6a88dd70
 class SequenceCounter(nn.Module):
     "Slot features `(B, S, D)` (or feature tokens, with `source='memory'`) -> predicted number of tokens `(B, 1)`: an MLP on their mean (or on each, summed)."
@@ -85,6 +96,14 @@ class SequenceCounter(nn.Module):
         k = torch.arange(logits.shape[1], device=logits.device)
         last = torch.where(logits > 0, k, -1).max(1, keepdim=True).values   # -1 when no slot holds text
         return (last + offset).float()
+
+    def read(self,
+             memory:torch.Tensor, # (B, N, D) projected feature tokens
+             slots:torch.Tensor|None, # (B, S, D) slot features (not needed when the counter reads the memory)
+             return_logits:bool=False, # as in `forward`
+            ):
+        "The count of whichever the counter reads (`cfg.source`): `forward` of `memory` or of `slots`."
+        return self(memory if self.cfg.reads_memory else slots, return_logits)
 
     def forward(self,
                 x:torch.Tensor, # (B, S, D) slot features

@@ -5,68 +5,27 @@
 # %% ../nbs/06_model.ipynb #0ea150f5
 from __future__ import annotations
 import json
-from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 import torch.nn as nn
 from safetensors.torch import save_model, load_model as load_weights
 from .tokenizer import byte_tokenizer, ByteTokenizer
 from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
-from .slot_attention import SlotAttentionConfig, SlotAttention, layout_dict
+from .slot_attention import SlotAttentionConfig, SlotAttention
 from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
 from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
 from .decoding import decode_with_confidence, decode_cells, _visible
+from .configs import ModelConfig, ADDED_FIELDS, ALIGN, TINY, PRESETS, read_config, preset_config, default_layout
+_all_ = ['ModelConfig', 'ADDED_FIELDS', 'ALIGN', 'TINY', 'PRESETS', 'read_config', 'preset_config', 'default_layout', # defined in `configs`,
+         'CNNEncoderConfig', 'SlotAttentionConfig', 'SequenceCounterConfig'] # and the parts' configs: the usage guide imports them all from here
+from contextlib import contextmanager
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ADDED_FIELDS', 'ALIGN', 'COUNTER_ALIGN', 'TINY', 'PRESETS', 'ModelConfig',
-           'ImageTextSlotModel', 'evaluating', 'default_device', 'model_dir', 'load_model', 'param_counts',
-           'pretty_print_model', 'default_layout', 'preset_config', 'ModelFactory']
-
-# %% ../nbs/06_model.ipynb #94f240a2
-@dataclass
-class ModelConfig:
-    "Everything needed to build an `ImageTextSlotModel`; the defaults are the reference `build_5m()` model."
-    encoder:CNNEncoderConfig=field(default_factory=CNNEncoderConfig) # the ConvNeXt encoder
-    slot_attention:SlotAttentionConfig=field(default_factory=SlotAttentionConfig) # slots and their block
-    counter:SequenceCounterConfig=field(default_factory=SequenceCounterConfig) # the length counter
-    vocab_size:int=512 # classifier outputs
-    pad_token_id:int=0 # padding id: fills empty slots, ignored by the loss
-    num_slots:int|None=None # derived: `slot_attention.num_slots` (given, as the usage guide gives it, it must agree)
-    label_smoothing:float=0.1 # cross-entropy label smoothing
-    counter_loss_weight:float=0.1 # weight of the count loss
-    image_size:int=128 # side of the square input pages
-    bos_token_id:int=259 # `<|im_start|>`
-    eos_token_id:int=260 # `<|im_end|>`
-
-    def __post_init__(self):
-        for name, cls in (('encoder', CNNEncoderConfig), ('slot_attention', SlotAttentionConfig), ('counter', SequenceCounterConfig)):
-            v = getattr(self, name)
-            if isinstance(v, dict): setattr(self, name, cls(**v))
-            elif not isinstance(v, cls): raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(v).__name__}")
-        sa = self.slot_attention
-        if self.num_slots is None: self.num_slots = sa.num_slots
-        elif self.num_slots != sa.num_slots:
-            raise ValueError(f"num_slots ({self.num_slots}) differs from slot_attention.num_slots ({sa.num_slots}): leave it out, the slot attention's is used")
-        if self.counter.d_model is None: self.counter = replace(self.counter, d_model=sa.d_model)
-        elif self.counter.d_model != sa.d_model:
-            raise ValueError(f"counter.d_model ({self.counter.d_model}) must equal slot_attention.d_model ({sa.d_model}): leave it out (None), the slots' width is used")
-        self.encoder.grid_size(self.image_size)  # raises if the page does not tile into the grid
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        "`(Hf, Wf)` of the feature grid."
-        return self.encoder.grid_size(self.image_size)
-
-    def to_dict(self) -> dict:
-        "A JSON-ready dict of every field (nested configs as dicts)."
-        return json.loads(json.dumps(asdict(self)))
-
-    @classmethod
-    def from_dict(cls, d:dict) -> ModelConfig:
-        "Inverse of `to_dict`; unknown keys raise."
-        extra = set(d) - set(cls.__dataclass_fields__)
-        if extra: raise ValueError(f"unknown ModelConfig fields {sorted(extra)}: was this config written by a newer version?")
-        return cls(**d)
+__all__ = ['WEIGHTS_NAME', 'CONFIG_NAME', 'ImageTextSlotModel', 'evaluating', 'default_device', 'model_dir', 'load_model',
+           'param_counts', 'pretty_print_model', 'ModelFactory', 'ModelConfig', 'ADDED_FIELDS', 'ALIGN', 'TINY',
+           'PRESETS', 'read_config', 'preset_config', 'default_layout', 'CNNEncoderConfig', 'SlotAttentionConfig',
+           'SequenceCounterConfig']
 
 # %% ../nbs/06_model.ipynb #a0d910cb
 class ImageTextSlotModel(nn.Module):
@@ -79,7 +38,7 @@ class ImageTextSlotModel(nn.Module):
         self.proj = nn.Linear(cfg.encoder.dims[-1], sa.d_model)
         self.slot_attention = SlotAttention(sa, grid=cfg.grid, stride=cfg.encoder.stride)
         self.classifier = ClassifierHead(sa.d_model, cfg.vocab_size, sa.tokens_per_query)
-        n_counted = cfg.grid[0] * cfg.grid[1] if cfg.counter.source == 'memory' else (sa.num_cells or cfg.num_slots)
+        n_counted = cfg.counter.pooled(cfg.grid[0] * cfg.grid[1], sa.num_cells or cfg.num_slots)
         self.counter = SequenceCounter(cfg.counter, n_counted, offset=1 if sa.slot_layout == 'cells' else 2)
         init_weights(self.proj)
 
@@ -99,7 +58,7 @@ class ImageTextSlotModel(nn.Module):
               x:torch.Tensor|None, # (B, S, D) slot features (unused by a counter on the memory)
              ) -> tuple[torch.Tensor, torch.Tensor|None]:
         "The counter's `(B, 1)` count and, for a `pooling='presence'` counter, its logits `(B, P)` per slot (per cell in the 'cells' layout; the loss needs them)."
-        return self.counter(memory if self.cfg.counter.source == 'memory' else x, return_logits=True)
+        return self.counter.read(memory, x, return_logits=True)
 
     @property
     def cells(self) -> bool:
@@ -144,9 +103,6 @@ class ImageTextSlotModel(nn.Module):
         return out
 
 # %% ../nbs/06_model.ipynb #88425e17
-from contextlib import contextmanager
-from fastcore.basics import patch
-
 @contextmanager
 def evaluating(model:nn.Module):
     "Context manager: `model` in eval mode with gradients off; its previous mode is restored on exit."
@@ -183,8 +139,8 @@ def round_counts(self:ImageTextSlotModel,
 # %% ../nbs/06_model.ipynb #0c1d7d4d
 @patch(as_prop=True)
 def can_skip_slots(self:ImageTextSlotModel) -> bool:
-    "Whether the count comes before the slots (`counter.source='memory'`) and slots are independent, so slots past it need not be computed."
-    return self.cfg.counter.source == 'memory' and self.slot_attention.independent
+    "Whether the count comes before the slots (the counter `reads_memory`) and slots are independent, so slots past it need not be computed."
+    return self.cfg.counter.reads_memory and self.slot_attention.independent
 
 # %% ../nbs/06_model.ipynb #90027d9b
 @patch
@@ -263,36 +219,13 @@ def from_pretrained(cls:ImageTextSlotModel,
     for f in (CONFIG_NAME, WEIGHTS_NAME):
         if not (d / f).is_file():
             raise FileNotFoundError(f"{d / f} not found: from_pretrained needs a folder written by save_pretrained (with {CONFIG_NAME} and {WEIGHTS_NAME})")
-    model = cls(_read_config(d / CONFIG_NAME))
+    model = cls(read_config(d / CONFIG_NAME))
     _check_shapes(model, d / WEIGHTS_NAME, d / CONFIG_NAME)
     try: load_weights(model, str(d / WEIGHTS_NAME), strict=True, device=str(map_location))
     except RuntimeError as e:
         if 'key(s)' not in str(e): raise
         raise ValueError(f"the weights in {d / WEIGHTS_NAME} do not fit the model {d / CONFIG_NAME} describes: {' '.join(str(e).split())[:300]}") from None
     return model
-
-# %% ../nbs/06_model.ipynb #bd357177
-_PART_CONFIGS = {'encoder': CNNEncoderConfig, 'slot_attention': SlotAttentionConfig, 'counter': SequenceCounterConfig}
-# Fields added since the first saved models; a config without them means their default, the reference behaviour.
-ADDED_FIELDS = {'encoder.fpn', 'slot_attention.num_blocks', 'slot_attention.self_attn', 'slot_attention.slot_layout', 'slot_attention.bytes_per_cell', 'counter.source'}
-
-def _read_config(path:Path, # a config.json written by save_pretrained
-                ) -> ModelConfig:
-    "The `ModelConfig` in `path`; bad JSON, or a field unknown or missing (nested ones too), is a `ValueError` that names it."
-    try: meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}): write it with save_pretrained") from None
-    if not isinstance(meta, dict): raise ValueError(f"{path} must hold a JSON object of ModelConfig fields, not a {type(meta).__name__}")
-    meta.pop('model_type', None)
-    unknown, missing = [], []
-    for pre, d, c in [('', meta, ModelConfig)] + [(f'{k}.', meta.get(k), c) for k, c in _PART_CONFIGS.items()]:
-        if not isinstance(d, dict): continue
-        unknown += [pre + k for k in d if k not in c.__dataclass_fields__]
-        missing += [pre + k for k in c.__dataclass_fields__ if k not in d and pre + k not in ADDED_FIELDS]
-    if unknown or missing:
-        found = '; '.join(f"{what} field(s) {names}" for what, names in (('unknown', unknown), ('missing', missing)) if names)
-        raise ValueError(f"{path} does not describe a model of this version: {found}")
-    try: return ModelConfig.from_dict(meta)
-    except (TypeError, ValueError) as e: raise ValueError(f"{path} holds an invalid ModelConfig: {e}") from None
 
 # %% ../nbs/06_model.ipynb #844e6773
 def _check_shapes(model:nn.Module, # the model built from the config
@@ -369,55 +302,7 @@ def pretty_print_model(model:nn.Module, # any module; an `ImageTextSlotModel` ge
     print(f"{'total':<{w}}{total:>12,}" + (f"   ({trainable:,} trainable)" if trainable != total else ''))
     return trainable
 
-# %% ../nbs/06_model.ipynb #375b4e1e
-ALIGN = dict(position_prior='gaussian', memory_pos='none', prior_sigma=0.5, slot_layout='cells', bytes_per_cell=3) # slot attention options of the presets
-COUNTER_ALIGN = dict(count_scale=32.0, grad_scale=0.0) # counter options of the presets
-TINY = dict(encoder=dict(stem_channels=32, depths=(1, 1, 2, 1), dims=(32, 64, 64, 64), drop_path_rate=0.0),
-            slot_attention=dict(d_model=128, num_heads=4, dropout=0.0),
-            counter=dict(d_model=None, hidden_dim=64, dropout=0.0, pooling='presence', grad_scale=1.0), # is there text in each slot? (see 'Memorising a few pages')
-            counter_loss_weight=1.0, # the presence loss is a mean binary cross-entropy, on the scale of the slots' own loss
-            label_smoothing=0.0) # learns faster from nothing than 0.1 (the training chapter's recipe table)
-
-def default_layout() -> dict:
-    "The character grid of the default page, `PageLayout()` of `imagetextslot.dataset`."
-    from imagetextslot.pages import PageLayout
-    return layout_dict(PageLayout())
-
-# %% ../nbs/06_model.ipynb #398b5032
-def preset_config(preset:str='5m', # 'reference', '5m' or 'tiny'
-                  layout=None, # page layout for the slot prior (default `default_layout()`)
-                 ) -> ModelConfig:
-    "The `ModelConfig` of a named preset."
-    if preset == 'reference': return ModelConfig()
-    if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
-    lay = layout_dict(layout) if layout is not None else default_layout()
-    return PRESETS[preset](lay)
-
-# %% ../nbs/06_model.ipynb #a8eee8e2
-def _num_slots(lay:dict) -> int:
-    return lay['cols'] * lay['rows'] * ALIGN['bytes_per_cell']   # every cell of the page owns its slots
-
-# %% ../nbs/06_model.ipynb #9fde7354
-def _cfg_5m(lay:dict) -> ModelConfig:
-    S = _num_slots(lay)
-    return ModelConfig(slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN),
-                       counter=SequenceCounterConfig(**COUNTER_ALIGN, count_init=_count_init(lay)))
-
-# %% ../nbs/06_model.ipynb #e31b3ebf
-def _cfg_tiny(lay:dict) -> ModelConfig:
-    S = _num_slots(lay)
-    return ModelConfig(encoder=CNNEncoderConfig(**TINY['encoder']),
-                       slot_attention=SlotAttentionConfig(num_slots=S, prior_layout=lay, **ALIGN, **TINY['slot_attention']),
-                       counter=SequenceCounterConfig(**{**COUNTER_ALIGN, **TINY['counter']}, count_init=_count_init(lay)),
-                       counter_loss_weight=TINY['counter_loss_weight'], label_smoothing=TINY['label_smoothing'])
-
-# %% ../nbs/06_model.ipynb #83ea40c2
-def _count_init(lay:dict) -> float:
-    return float(round(0.75 * lay['cols'] * lay['rows']))   # a typical page: three quarters of its cells full
-
 # %% ../nbs/06_model.ipynb #115b1fd7
-PRESETS = {'reference': None, '5m': _cfg_5m, 'tiny': _cfg_tiny}
-
 class ModelFactory:
     "Build a preset model with its tokenizer and config, fresh or from a `save_pretrained` folder."
     @staticmethod

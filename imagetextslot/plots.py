@@ -11,19 +11,17 @@ from rapidfuzz.distance import Levenshtein
 from .model import ImageTextSlotModel
 from .evaluation import cer
 from .tokenizer import byte_tokenizer
-from .dataset import page_transforms
-
-# %% auto #0
-__all__ = ['WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells', 'plot_attention']
-
-# %% ../nbs/08a_plots.ipynb #90b63969
 import math
 import matplotlib.pyplot as plt
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from matplotlib import font_manager
-from .dataset import PageLayout, page_levels
+from .dataset import PageLayout, page_levels, page_transforms, char_positions
 
+# %% auto #0
+__all__ = ['WRONG_RGB', 'RIGHT_RGB', 'BG_RGB', 'marked_text', 'page_array', 'plot_predictions', 'slot_cells', 'plot_attention']
+
+# %% ../nbs/08a_plots.ipynb #90b63969
 WRONG_RGB, RIGHT_RGB, BG_RGB = (220, 40, 40), (235, 235, 235), (25, 25, 25)
 
 def marked_text(pred:str, # what the model wrote
@@ -92,8 +90,6 @@ def plot_predictions(pages:Sequence, # PIL images or normalised (1, 128, 128) te
     return fig
 
 # %% ../nbs/08a_plots.ipynb #772a4cdf
-from .dataset import char_positions
-
 def slot_cells(label:str, # the page's label, as `paginate` gives it
                layout:PageLayout|None=None, # the layout it was rendered with (default `PageLayout()`)
                cells:bool=False, # the model's slots are character cells (`model.cells`): slot c reads character c

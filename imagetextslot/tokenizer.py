@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs, re
 from collections.abc import Sequence
 import torch
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['BYTE_OFFSET', 'SPECIAL_TOKENS', 'MARKER_TOKENS', 'VOCAB_SIZE', 'ByteTokenizer', 'byte_tokenizer']
@@ -42,8 +43,6 @@ class ByteTokenizer:
     def __repr__(self): return f"{type(self).__name__}(vocab_size={self.vocab_size})"
 
 # %% ../nbs/00_tokenizer.ipynb #dc84537e
-from fastcore.basics import patch
-
 @patch
 def encode(self:ByteTokenizer,
            text:str, # any Unicode string; special token names become one id each

@@ -5,7 +5,7 @@
 # %% ../nbs/07_training.ipynb #82742d95
 from __future__ import annotations
 import contextlib, json, os, signal, sys, threading, time, warnings
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import torch
@@ -20,74 +20,11 @@ from .checkpoints import (STATE_FILE, write_checkpoint, find_checkpoint, read_tr
 from .distributed import ResumableSampler, DistEnv, init_distributed
 from .dataset import Collate, MyDataset, augment_pages, normalize_pages, page_levels
 from .evaluation import evaluate as evaluate_pages
+from .configs import AUGMENTATIONS, TrainConfig
+_all_ = ['AUGMENTATIONS', 'TrainConfig'] # defined in `configs`, importable from here too
 
 # %% auto #0
-__all__ = ['AUGMENTATIONS', 'TrainConfig', 'Trainer']
-
-# %% ../nbs/07_training.ipynb #51eefe0f
-AUGMENTATIONS = ('shift', 'levels', 'blur', 'jpeg', 'threshold', 'noise') # alterations of `augment_pages`, each with a `TrainConfig.aug_*` probability
-
-@dataclass
-class TrainConfig:
-    "Settings of a training run; the defaults are the usage guide's (batch 64, 50 epochs, lr 1e-4 to 3e-5, warmup 10%, wd 1e-3, clip 1.0)."
-    preset:str='tiny' # model preset of `ModelFactory.build` ('tiny', '5m', 'reference') or a model config.json
-    init:str|None=None # start from these weights: a shipped model ('tiny', '5m') or a checkpoint/run folder; its config replaces `preset`
-    data:str|None=None # dataset folder written by `make_dataset`; `None` builds one with the built-in source
-    out:str='runs/train' # run folder: metrics.jsonl, checkpoints/last, checkpoints/best, curves.png
-    batch_size:int=64 # pages per optimizer step, all processes and accumulation steps together
-    epochs:int=50 # passes over the training split
-    max_steps:int|None=None # optimizer steps of the whole run; overrides `epochs`
-    lr:float=1e-4 # peak learning rate
-    min_lr:float=3e-5 # learning rate at the end of the cosine
-    warmup_ratio:float=0.1 # share of the steps spent in linear warmup
-    weight_decay:float=1e-3 # AdamW decay of weight matrices and kernels
-    betas:tuple=(0.9, 0.95) # AdamW betas
-    grad_clip:float|None=1.0 # clip the global gradient norm to this (`None`: no clipping)
-    grad_accum:int=1 # micro-batches per optimizer step
-    eval_every:int|None=None # evaluate every this many steps; `None`: after every epoch
-    eval_pages:int|None=256 # validation pages per evaluation (`None`: all of them)
-    save_every:int|None=None # also save `last` every this many steps (`None`: at each evaluation)
-    log_every:int=10 # write a training record to metrics.jsonl every this many steps
-    num_samples:int=4 # validation predictions shown next to the truth at each evaluation
-    num_workers:int=0 # DataLoader worker processes per training process
-    preload:bool=False # decode the training pages into memory once (`InMemoryPages`), for GPUs that outrun the data workers
-    seed:int=0 # seeds the model's initialisation, the data order and dropout
-    device:str='auto' # 'auto' (CUDA when there is one), 'cpu', 'cuda', 'cuda:1', ...
-    amp:bool=True # bf16 autocast on CUDA (no effect on CPU)
-    compile:bool=False # run the model through `torch.compile`
-    resume:bool|str=False # `True`: continue from `out`'s last checkpoint; a path: from that checkpoint
-    max_bad_steps:int=3 # stop the run after this many non-finite losses in a row
-    source:str='synthetic' # text of the pages built when `data` is `None`: what `imagetextslot-data --source` takes (a text file, a folder, a saved dataset, ...)
-    pages:int=2048 # pages of the dataset built when `data` is `None`
-    progress:bool=True # show a tqdm bar
-    aug_shift:float=0. # probability that a training page is shifted by a pixel (`augment_pages`)
-    aug_levels:float=0. # ... put on a grey background with dim ink
-    aug_blur:float=0. # ... blurred
-    aug_jpeg:float=0. # ... JPEG-compressed
-    aug_threshold:float=0. # ... thresholded to two levels
-    aug_noise:float=0. # ... given Gaussian noise
-    ema:float=0. # decay of an exponential moving average of the weights, evaluated and saved in their place (0: none; e.g. 0.999)
-
-    def __post_init__(self):
-        for k in ('batch_size', 'epochs', 'grad_accum', 'log_every', 'max_bad_steps', 'pages'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"TrainConfig.{k} must be at least 1, got {getattr(self, k)}")
-        for k in ('max_steps', 'eval_every', 'save_every', 'eval_pages'):
-            v = getattr(self, k)
-            if v is not None and int(v) < 1: raise ValueError(f"TrainConfig.{k} must be at least 1 or None, got {v}")
-        if not 0 <= self.warmup_ratio < 1: raise ValueError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.lr <= 0 or self.min_lr < 0 or self.min_lr > self.lr:
-            raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, min_lr={self.min_lr}")
-        for k in AUGMENTATIONS:
-            if not 0 <= getattr(self, f'aug_{k}') <= 1: raise ValueError(f"TrainConfig.aug_{k} is a probability, in [0, 1]; got {getattr(self, f'aug_{k}')}")
-        if not 0 <= self.ema < 1: raise ValueError(f"TrainConfig.ema is a decay, in [0, 1), got {self.ema}")
-        if self.data is not None and self.source != 'synthetic':
-            raise ValueError(f"pass either data (pages already built: {self.data}) or source (text to build pages from: {self.source}), not both")
-        self.betas = tuple(self.betas)
-
-    @property
-    def augment(self) -> dict:
-        "`augment_pages`'s probabilities, by alteration."
-        return {k: getattr(self, f'aug_{k}') for k in AUGMENTATIONS}
+__all__ = ['Trainer', 'AUGMENTATIONS', 'TrainConfig']
 
 # %% ../nbs/07_training.ipynb #e85960ad
 def _mean_or_nan(xs): return sum(xs) / len(xs) if xs else float('nan')
