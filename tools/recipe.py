@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = dict(batch_size=32, lr=1.5e-3, min_lr=1e-5, warmup_ratio=0.03, weight_decay=1e-3, max_steps=1000)
+BASE_MODEL = dict(label_smoothing=0.1) # the tiny preset's config as the study found it; a variant's own fields win
 PAGES = BASE['batch_size'] * BASE['max_steps']
 
 # name: (what changes, training options changed, model config fields changed)
@@ -45,7 +46,7 @@ def command(name:str, data:str, runs:Path, seed:int=0) -> list[str]:
     _, opts, fields = VARIANTS[name]
     run = runs / (slug(name) + (f'-seed{seed}' if seed else ''))
     run.mkdir(parents=True, exist_ok=True)
-    cfg = dataclasses.replace(preset_config('tiny'), **fields)
+    cfg = dataclasses.replace(preset_config('tiny'), **{**BASE_MODEL, **fields})
     (run / 'model.json').write_text(json.dumps({'model_type': 'imagetextslot', **cfg.to_dict()}, indent=1))
     o = {**BASE, **opts}
     return [str(Path(sys.executable).parent / 'imagetextslot-train'), '--preset', str(run / 'model.json'), '--data', data, '--out', str(run), '--preload',
