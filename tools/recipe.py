@@ -30,6 +30,7 @@ VARIANTS = {
     'no smoothing': ('no label smoothing', {}, {'label_smoothing': 0.0}),
     'lr 6e-3, no smoothing': ('the two winners together: peak learning rate 6e-3, no label smoothing', {'lr': 6e-3}, {'label_smoothing': 0.0}),
     'constant lr': ('no cosine: the peak learning rate after warmup', {'min_lr': 1.5e-3}, {}),
+    'lr 6e-3, no smoothing, constant': ('the two winners without the cosine: 6e-3 held after warmup, no label smoothing', {'lr': 6e-3, 'min_lr': 6e-3}, {'label_smoothing': 0.0}),
     'batch 64': ('64 pages a step, half the steps (equal pages)', {'batch_size': 64, 'max_steps': 500}, {}),
     'wd 0.05': ('weight decay 0.05', {'weight_decay': 0.05}, {}),
     'counter 0.3': ("the counter's loss weight 0.3", {}, {'counter_loss_weight': 0.3}),
