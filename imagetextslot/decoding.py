@@ -10,7 +10,7 @@ from .losses import EMPTY_ID
 from .pages import visible_label
 
 # %% auto #0
-__all__ = ['decode_with_confidence', 'decode_cells']
+__all__ = ['decode_with_confidence', 'cell_choices', 'read_choices', 'decode_cells']
 
 # %% ../nbs/06a_decoding.ipynb #01eb83db
 _TOKENIZER = byte_tokenizer()
@@ -33,33 +33,40 @@ def _utf8_tables(vocab_size:int, bytes_per_cell:int, device=None) -> tuple[torch
     return n, is_byte & (b >= 0x80) & (b <= 0xBF)
 
 # %% ../nbs/06a_decoding.ipynb #8a01b8d5
+def cell_choices(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
+                 bytes_per_cell:int=3, # slots per cell G
+                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
+                ) -> tuple[torch.Tensor, ...]:
+    "What each cell's slots most likely hold under UTF-8's rules: the lead byte's probability and id `(B, C)`, each later slot's likeliest continuation byte's probability and id `(B, C, G-1)`, and its probability of `empty_token_id` `(B, C, G-1)`."
+    B, K, V = logits.shape
+    G = bytes_per_cell
+    p = logits[:, :K // G * G].float().softmax(-1).unflatten(1, (-1, G))        # (B, C, G, V)
+    n_of, cont = _utf8_tables(V, G, p.device)
+    lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)               # (B, C): the most likely lead byte
+    cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)               # (B, C, G-1)
+    return lead_p, lead, cont_p, cont_id, p[:, :, 1:, empty_token_id]
+
+# %% ../nbs/06a_decoding.ipynb #2aa08627
 _LEAD_BITS = torch.tensor([0, 0x7F, 0x1F, 0x0F, 0x07])  # payload bits of a lead byte, by the length of its character
 _LEAST_CP = torch.tensor([0, 0, 0x80, 0x800, 0x10000])   # the smallest code point each length may encode (below it: overlong)
 _REPLACEMENT_IDS = [b + BYTE_OFFSET for b in '\ufffd'.encode()]
 
-def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
+def read_choices(choices:tuple, # what `cell_choices` returns (or the same tensors from any other scoring of the slots)
                  counts:torch.Tensor, # (B,) characters of each page (rounded counts)
                  bytes_per_cell:int=3, # slots per cell G
-                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
                 ) -> list[dict]:
-    "For each page `{'ids', 'text', 'confidences'}`: its byte ids, its text (one character per cell) and a confidence per character."
-    B, K, V = logits.shape
-    G = bytes_per_cell
-    C = K // G
-    p = logits[:, :C * G].float().softmax(-1).unflatten(1, (C, G))               # (B, C, G, V)
-    n_of, cont = _utf8_tables(V, G, p.device)
-    lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)               # (B, C): the most likely lead byte
-    n = n_of[lead]                                                               # (B, C): the bytes of its character
-    used = torch.arange(G - 1, device=p.device) < (n - 1)[..., None]            # (B, C, G-1): the slots it fills
-    cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)               # (B, C, G-1)
-    rest_p = torch.where(used, cont_p, p[:, :, 1:, empty_token_id])
-    conf = torch.cat([lead_p[..., None], rest_p], -1).min(-1).values            # (B, C): its least sure slot
+    "For each page `{'ids', 'text', 'confidences'}`: its byte ids, its text (one character per cell) and a confidence per character, the least sure of the cell's slots."
+    lead_p, lead, cont_p, cont_id, empty_p = choices
+    G, (B, C), dev = bytes_per_cell, lead.shape, lead.device
+    n = _utf8_tables(BYTE_OFFSET + 256, G, dev)[0][lead]                          # (B, C): the bytes of each character
+    used = torch.arange(G - 1, device=dev) < (n - 1)[..., None]                 # (B, C, G-1): the slots it fills
+    conf = torch.cat([lead_p[..., None], torch.where(used, cont_p, empty_p)], -1).min(-1).values # (B, C): its least sure slot
     byte = torch.cat([lead[..., None], cont_id], -1) - BYTE_OFFSET              # (B, C, G)
-    cp = byte[..., 0] & _LEAD_BITS.to(p.device)[n]                              # (B, C): the code point, byte by byte
+    cp = byte[..., 0] & _LEAD_BITS.to(dev)[n]                                   # (B, C): the code point, byte by byte
     for j in range(1, G): cp = torch.where(j < n, (cp << 6) | (byte[..., j] & 0x3F), cp)
-    bad = (cp < _LEAST_CP.to(p.device)[n]) | ((cp >= 0xD800) & (cp <= 0xDFFF)) | (cp > 0x10FFFF) # overlong, surrogate, beyond Unicode
+    bad = (cp < _LEAST_CP.to(dev)[n]) | ((cp >= 0xD800) & (cp <= 0xDFFF)) | (cp > 0x10FFFF) # overlong, surrogate, beyond Unicode
     conf, cp = conf.masked_fill(bad, 0.), cp.masked_fill(bad, 0xFFFD)
-    keep = torch.arange(G, device=p.device) < n[..., None]                      # (B, C, G): the bytes each character has
+    keep = torch.arange(G, device=dev) < n[..., None]                           # (B, C, G): the bytes each character has
     out = []
     for b in range(B):
         k = min(int(counts[b]), C)
@@ -68,6 +75,15 @@ def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G sl
         else: ids = (byte[b, :k] + BYTE_OFFSET)[keep[b, :k]].tolist()
         out.append({'ids': ids, 'text': ''.join(map(chr, cp[b, :k].tolist())), 'confidences': conf[b, :k].tolist()})
     return out
+
+# %% ../nbs/06a_decoding.ipynb #c5101ca3
+def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G slots
+                 counts:torch.Tensor, # (B,) characters of each page (rounded counts)
+                 bytes_per_cell:int=3, # slots per cell G
+                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
+                ) -> list[dict]:
+    "For each page `{'ids', 'text', 'confidences'}`: `read_choices` of `cell_choices`."
+    return read_choices(cell_choices(logits, bytes_per_cell, empty_token_id), counts, bytes_per_cell)
 
 # %% ../nbs/06a_decoding.ipynb #c0deaf34
 def _visible(r:dict) -> dict:

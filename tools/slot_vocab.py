@@ -3,8 +3,8 @@
 In the 'cells' layout the first slot of a cell holds a byte that starts a character of at most `bytes_per_cell` bytes,
 the others a continuation byte, and every slot may hold a special token (ids below `BYTE_OFFSET`). `decode_cells` already
 takes its readings from these sets alone, but its probabilities come from a softmax over all 512 ids. This probe runs the
-shipped model's classifier on the slots of held-out pages both ways, the full head with a softmax over all ids (as
-`decode_cells` has it) and only the rows of each slot's ids with a softmax over them, and prints: whether the readings (the most likely ids) agree, how far the
+shipped model's classifier on the slots of held-out pages both ways, the full head with a softmax over all ids
+(`cell_choices`, as `decode_cells` has it) and only the rows of each slot's ids with a softmax over them, and prints: whether the readings (the most likely ids) agree, how far the
 character confidences of the cells within the count move, and the time of each (best of --rounds, taking turns).
 
     python tools/slot_vocab.py --set manpages --pages 128
@@ -16,7 +16,7 @@ import datasets
 import torch
 import torch.nn.functional as F
 
-from imagetextslot.decoding import _utf8_tables
+from imagetextslot.decoding import _utf8_tables, cell_choices, read_choices
 from imagetextslot.inference import load_pretrained, pages_tensor
 from imagetextslot.losses import EMPTY_ID
 from imagetextslot.model import evaluating
@@ -30,17 +30,8 @@ def slot_ids(vocab_size:int, G:int) -> list[torch.Tensor]:
     return [torch.nonzero(special | ((n_of > 0) if j == 0 else cont)).squeeze(1) for j in range(G)]
 
 
-def choices_full(logits, G):
-    "Most likely lead and continuation bytes of every cell, their probabilities and EMPTY's, from the full softmax."
-    p = logits.float().softmax(-1).unflatten(1, (-1, G))
-    n_of, cont = _utf8_tables(logits.shape[-1], G)
-    lead_p, lead = p[:, :, 0].masked_fill(n_of == 0, -1.).max(-1)
-    cont_p, cont_id = p[:, :, 1:].masked_fill(~cont, -1.).max(-1)
-    return lead_p, lead, cont_p, cont_id, p[:, :, 1:, EMPTY_ID]
-
-
 def choices_subset(head, x, G):
-    "The same, from logits of each slot's own ids only (one matrix product over the rows they need)."
+    "What `cell_choices` returns, from logits of each slot's own ids only (one matrix product over the rows they need)."
     V = head.vocab_size
     ids = slot_ids(V, G)
     rows = torch.cat([j * V + i for j, i in enumerate(ids)])
@@ -53,13 +44,6 @@ def choices_subset(head, x, G):
         cp, ci = pj.masked_fill(~cont[ids[j]], -1.).max(-1)
         out[0].append(cp); out[1].append(ids[j][ci]); out[2].append(pj[..., (ids[j] == EMPTY_ID).nonzero()[0, 0]])
     return lead_p, ids[0][k], torch.stack(out[0], -1), torch.stack(out[1], -1), torch.stack(out[2], -1)
-
-
-def confidence(lead_p, lead, cont_p, empty_p, V, G):
-    "Each cell's confidence as `decode_cells` defines it: the least sure of its slots."
-    n_of, _ = _utf8_tables(V, G)
-    used = torch.arange(G - 1) < (n_of[lead] - 1)[..., None]
-    return torch.cat([lead_p[..., None], torch.where(used, cont_p, empty_p)], -1).min(-1).values
 
 
 def main(argv=None):
@@ -78,16 +62,15 @@ def main(argv=None):
         mem = m.memory(pages_tensor(list(ds['pixel_values'])))
         x = m.slot_attention(mem)
         n = m.round_counts(m.count(mem, x)[0])
-        full, sub = choices_full(m.classifier(x), G), choices_subset(m.classifier, x, G)
-        same = bool((full[1] == sub[1]).all() and (full[3] == sub[3]).all())
-        within = torch.arange(x.shape[1]) < n[:, None]
-        d = (confidence(full[0], full[1], full[2], full[4], V, G) - confidence(sub[0], sub[1], sub[2], sub[4], V, G)).abs()[within]
+        full, sub = read_choices(cell_choices(m.classifier(x), G), n, G), read_choices(choices_subset(m.classifier, x, G), n, G)
+        same = all(f['ids'] == s['ids'] for f, s in zip(full, sub))
+        d = torch.tensor([abs(a - b) for f, s in zip(full, sub) for a, b in zip(f['confidences'], s['confidences'])])
         times = {'all 512 ids': [], 'own ids only': []}
         for _ in range(a.rounds):
-            t0 = time.perf_counter(); choices_full(m.classifier(x), G); t1 = time.perf_counter()
+            t0 = time.perf_counter(); cell_choices(m.classifier(x), G); t1 = time.perf_counter()
             choices_subset(m.classifier, x, G); t2 = time.perf_counter()
             times['all 512 ids'].append(t1 - t0); times['own ids only'].append(t2 - t1)
-    print(f"{a.pages} pages of {a.set}, {int(within.sum())} cells within the counts; ids per cell: "
+    print(f"{a.pages} pages of {a.set}, {len(d)} characters within the counts; ids per cell: "
           f"{sum(len(i) for i in slot_ids(V, G))} of {G * V}")
     print(f"readings agree: {same}; confidence moves by {d.mean():.3f} on average, {d.max():.3f} at most")
     best = {k: min(v) for k, v in times.items()}
