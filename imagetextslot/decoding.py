@@ -65,6 +65,7 @@ def read_choices(choices:tuple, # what `cell_choices` returns (or the same tenso
     cp = byte[..., 0] & _LEAD_BITS.to(dev)[n]                                   # (B, C): the code point, byte by byte
     for j in range(1, G): cp = torch.where(j < n, (cp << 6) | (byte[..., j] & 0x3F), cp)
     bad = (cp < _LEAST_CP.to(dev)[n]) | ((cp >= 0xD800) & (cp <= 0xDFFF)) | (cp > 0x10FFFF) # overlong, surrogate, beyond Unicode
+    bad |= ((cp < 0x20) & (cp != 0x0A)) | ((cp >= 0x7F) & (cp <= 0x9F))         # a control character, which no page draws (`clean_text`)
     conf, cp = conf.masked_fill(bad, 0.), cp.masked_fill(bad, 0xFFFD)
     keep = torch.arange(G, device=dev) < n[..., None]                           # (B, C, G): the bytes each character has
     out = []
