@@ -167,6 +167,7 @@ class TrainConfig:
     compile:bool=False # run the model through `torch.compile`
     resume:bool|str=False # `True`: continue from `out`'s last checkpoint; a path: from that checkpoint
     max_bad_steps:int=3 # stop the run after this many non-finite losses in a row
+    max_minutes:float|None=None # end the run after this many minutes of training, its schedule fitted to the steps that fit (`Trainer.fit_to_time`)
     source:str='synthetic' # text of the pages built when `data` is `None`: what `imagetextslot-data --source` takes (a text file, a folder, a saved dataset, ...)
     pages:int=2048 # pages of the dataset built when `data` is `None`
     progress:bool=True # show a tqdm bar
@@ -189,6 +190,8 @@ class TrainConfig:
             raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, min_lr={self.min_lr}")
         for k in AUGMENTATIONS:
             if not 0 <= getattr(self, f'aug_{k}') <= 1: raise ValueError(f"TrainConfig.aug_{k} is a probability, in [0, 1]; got {getattr(self, f'aug_{k}')}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"TrainConfig.max_minutes must be above 0 or None, got {self.max_minutes}")
         if not 0 <= self.ema < 1: raise ValueError(f"TrainConfig.ema is a decay, in [0, 1), got {self.ema}")
         if self.data is not None and self.source != 'synthetic':
             raise ValueError(f"pass either data (pages already built: {self.data}) or source (text to build pages from: {self.source}), not both")

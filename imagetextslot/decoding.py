@@ -5,12 +5,13 @@
 # %% ../nbs/06a_decoding.ipynb #0b01ae41
 from __future__ import annotations
 import torch
+import torch.nn.functional as F
 from .tokenizer import BYTE_OFFSET, byte_tokenizer
 from .losses import EMPTY_ID
 from .pages import visible_label
 
 # %% auto #0
-__all__ = ['decode_with_confidence', 'cell_choices', 'read_choices', 'decode_cells']
+__all__ = ['decode_with_confidence', 'cell_choices', 'read_choices', 'decode_cells', 'slot_vocab', 'head_choices']
 
 # %% ../nbs/06a_decoding.ipynb #01eb83db
 _TOKENIZER = byte_tokenizer()
@@ -85,6 +86,35 @@ def decode_cells(logits:torch.Tensor, # (B, K, V) logits of the first K = C*G sl
                 ) -> list[dict]:
     "For each page `{'ids', 'text', 'confidences'}`: `read_choices` of `cell_choices`."
     return read_choices(cell_choices(logits, bytes_per_cell, empty_token_id), counts, bytes_per_cell)
+
+# %% ../nbs/06a_decoding.ipynb #bf16c198
+def slot_vocab(vocab_size:int, # ids of the classifier
+               bytes_per_cell:int=3, # slots per cell G
+              ) -> list[torch.Tensor]:
+    "For each slot of a cell, the ids it may hold: the special tokens, and a lead byte (the first slot) or a continuation byte (the others)."
+    n_of, cont = _utf8_tables(vocab_size, bytes_per_cell)
+    special = torch.arange(vocab_size) < BYTE_OFFSET
+    return [torch.nonzero(special | ((n_of > 0) if j == 0 else cont)).squeeze(1) for j in range(bytes_per_cell)]
+
+# %% ../nbs/06a_decoding.ipynb #f676d58c
+def head_choices(head, # the model's `ClassifierHead` (`norm`, then `fc` writing `bytes_per_cell` tokens a cell)
+                 x:torch.Tensor, # (B, C, D) features of the first C cells
+                 bytes_per_cell:int=3, # slots per cell G
+                 empty_token_id:int=EMPTY_ID, # what a cell's unused slots say
+                ) -> tuple[torch.Tensor, ...]:
+    "`cell_choices`' tensors from the slot features, each slot scored over its own ids (`slot_vocab`) alone: one product with 311 of the head's 1,536 rows a cell."
+    V, G = head.vocab_size, bytes_per_cell
+    ids = [i.to(x.device) for i in slot_vocab(V, G)]
+    rows = torch.cat([j * V + i for j, i in enumerate(ids)])
+    parts = F.linear(head.norm(x), head.fc.weight[rows], head.fc.bias[rows]).float().split([len(i) for i in ids], -1)
+    n_of, cont = _utf8_tables(V, G, x.device)
+    lead_p, k = parts[0].softmax(-1).masked_fill(n_of[ids[0]] == 0, -1.).max(-1)
+    cont_p, cont_id, empty_p = [], [], []
+    for j in range(1, G):
+        p = parts[j].softmax(-1)
+        cp, ci = p.masked_fill(~cont[ids[j]], -1.).max(-1)
+        cont_p.append(cp); cont_id.append(ids[j][ci]); empty_p.append(p[..., int((ids[j] == empty_token_id).nonzero()[0, 0])])
+    return lead_p, ids[0][k], torch.stack(cont_p, -1), torch.stack(cont_id, -1), torch.stack(empty_p, -1)
 
 # %% ../nbs/06a_decoding.ipynb #c0deaf34
 def _visible(r:dict) -> dict:

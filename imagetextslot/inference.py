@@ -59,7 +59,7 @@ def pretrained_info(name:str='tiny', # a shipped model
     return json.loads((pretrained_dir(name)/'training.json').read_text())
 
 # %% ../nbs/09_inference.ipynb #3f2b7d90
-LOW_CONFIDENCE = 0.65 # pages whose `confidence` is below this get a warning (see "How well the confidence separates")
+LOW_CONFIDENCE = 0.78 # pages whose `confidence` is below this get a warning (see "How well the confidence separates")
 
 def page_confidence(page, # the mode L page the model read (as `load_page` gives)
                     text:str, # what it read

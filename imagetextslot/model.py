@@ -14,7 +14,7 @@ from .encoder import CNNEncoderConfig, CNNEncoder, init_weights
 from .slot_attention import SlotAttentionConfig, SlotAttention
 from .heads import SequenceCounterConfig, SequenceCounter, ClassifierHead
 from .losses import compute_losses, prepare_targets, cell_targets, EMPTY_ID
-from .decoding import decode_with_confidence, decode_cells, _visible
+from .decoding import decode_with_confidence, decode_cells, head_choices, read_choices, _visible
 from .configs import ModelConfig, ADDED_FIELDS, ALIGN, TINY, PRESETS, read_config, preset_config, default_layout
 _all_ = ['ModelConfig', 'ADDED_FIELDS', 'ALIGN', 'TINY', 'PRESETS', 'read_config', 'preset_config', 'default_layout', # defined in `configs`,
          'CNNEncoderConfig', 'SlotAttentionConfig', 'SequenceCounterConfig'] # and the parts' configs: the usage guide imports them all from here
@@ -114,18 +114,28 @@ def evaluating(model:nn.Module):
 
 # %% ../nbs/06_model.ipynb #c3da8d57
 @patch
+def slot_features(self:ImageTextSlotModel,
+                  pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
+                  adaptive:bool=True, # compute only the slots the counts keep, when the model allows it (see `can_skip_slots`)
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Slot features `(B, S, D)` and the counts `(B,)` rounded by `round_counts` (eval mode, no gradients)."
+    with evaluating(self):
+        memory = self.memory(pixel_values)
+        if adaptive and self.can_skip_slots: # the length first, then only the slots it keeps: S = the longest page's count
+            n = self.round_counts(self.count(memory, None)[0])
+            return self.slot_attention(memory, num_slots=max(int(n.max()), 1)), n
+        x = self.slot_attention(memory)
+        return x, self.round_counts(self.count(memory, x)[0])
+
+# %% ../nbs/06_model.ipynb #1969bc47
+@patch
 def predict(self:ImageTextSlotModel,
             pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages
             adaptive:bool=True, # compute only the slots the counts keep, when the model allows it (see `can_skip_slots`)
            ) -> tuple[torch.Tensor, torch.Tensor]:
     "Logits `(B, K, V)` of the first `K` slots and the counts `(B,)` rounded by `round_counts` (eval mode, no gradients)."
-    with evaluating(self):
-        memory = self.memory(pixel_values)
-        if adaptive and self.can_skip_slots: # the length first, then only the slots it keeps: K = the longest page's count
-            n = self.round_counts(self.count(memory, None)[0])
-            return self.classifier(self.slot_attention(memory, num_slots=max(int(n.max()), 1))), n
-        x = self.slot_attention(memory)
-        return self.classifier(x), self.round_counts(self.count(memory, x)[0])
+    x, n = self.slot_features(pixel_values, adaptive)
+    with evaluating(self): return self.classifier(x), n
 
 # %% ../nbs/06_model.ipynb #9fbda4d8
 @patch
@@ -162,9 +172,14 @@ def recognize(self:ImageTextSlotModel,
               pixel_values:torch.Tensor, # (B, 1, 128, 128) normalised pages (see `imagetextslot.dataset.page_transforms`)
               tokenizer:ByteTokenizer|None=None, # not needed (kept for callers that pass one)
              ) -> list[dict]:
-    "For each page `{'text', 'confidences', 'count'}`: its text, one confidence per character, and the rounded count (`decode` of `predict`)."
-    logits, n = self.predict(pixel_values)
-    return [{k: r[k] for k in ('text', 'confidences', 'count')} for r in self.decode(logits, n)]
+    "For each page `{'text', 'confidences', 'count'}`: its text, one confidence per character, and the rounded count. The 'cells' layout scores the cells up to the longest count, each slot over the ids it may hold (`head_choices`); the byte layout is `decode` of `predict`."
+    if not self.cells:
+        logits, n = self.predict(pixel_values)
+        return [{k: r[k] for k in ('text', 'confidences', 'count')} for r in self.decode(logits, n)]
+    x, n = self.slot_features(pixel_values)
+    G = self.cfg.slot_attention.bytes_per_cell
+    with evaluating(self): res = read_choices(head_choices(self.classifier, x[:, :max(int(n.max()), 1)], G), n, G)
+    return [{**{k: v for k, v in _visible(r).items() if k in ('text', 'confidences')}, 'count': int(k)} for r, k in zip(res, n.tolist())]
 
 # %% ../nbs/06_model.ipynb #446b663d
 @patch

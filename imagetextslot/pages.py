@@ -305,30 +305,50 @@ def _placements(text:str, rows:list, L:PageLayout):
                 x += adv
 
 # %% ../nbs/01a_pages.ipynb #91f683a3
-def _draw(text:str, rows:list, L:PageLayout) -> Image.Image:
-    "Paste the glyphs of `rows` on a black page (a padded canvas, so that no glyph needs clipping)."
+def _draw_placed(text:str, rows:list, L:PageLayout) -> np.ndarray:
+    "The page `(size, size)` of `rows`, glyph by glyph where `_placements` puts them (on a padded canvas, so that no glyph needs clipping)."
     S, pad, glyph = L.size, 2 * L.font_size + 8, L.face.glyph
     canvas = np.zeros((S + 2 * pad, S + 2 * pad), np.uint8)
-    g = L.geom
-    if g.grid and not g.centre:                                         # monospace grid: the fast path
-        for r, (start, end, _) in enumerate(rows):
-            y = pad + g.y0 + r * g.ch + g.base
-            x = pad + g.x0
-            for c in text[start:end]:
-                arr, dx, dy, _ = glyph(c)
-                if arr.size:
-                    h, w = arr.shape
-                    dst = canvas[y + dy:y + dy + h, x + dx:x + dx + w]
-                    np.maximum(dst, arr, out=dst)
-                x += g.cw
-    else:
-        for _, c, pen, baseline, _, _ in _placements(text, rows, L):
-            arr, dx, dy, _ = glyph(c)
-            if arr.size:
-                h, w = arr.shape
-                dst = canvas[pad + baseline + dy:pad + baseline + dy + h, pad + pen + dx:pad + pen + dx + w]
-                np.maximum(dst, arr, out=dst)
-    return Image.fromarray(np.ascontiguousarray(canvas[pad:pad + S, pad:pad + S]), mode='L')
+    for _, c, pen, baseline, _, _ in _placements(text, rows, L):
+        arr, dx, dy, _ = glyph(c)
+        if arr.size:
+            h, w = arr.shape
+            dst = canvas[pad + baseline + dy:pad + baseline + dy + h, pad + pen + dx:pad + pen + dx + w]
+            np.maximum(dst, arr, out=dst)
+    return canvas[pad:pad + S, pad:pad + S]
+
+# %% ../nbs/01a_pages.ipynb #9b307cbc
+def _draw_grid(text:str, rows:list, L:PageLayout) -> np.ndarray:
+    "The page `(size, size)` of `rows` in a monospace grid, every glyph a tile of one box round its cell's corner, pasted in passes of tiles that never overlap."
+    S, glyph, g = L.size, L.face.glyph, L.geom
+    inked = [(c, *glyph(c)[:3]) for c in sorted({c for s, e, _ in rows for c in text[s:e]})]
+    inked = [(c, a, g.base + dy, dx) for c, a, dx, dy in inked if a.size]           # (char, bitmap, top, left) from the cell's corner
+    if not inked: return np.zeros((S, S), np.uint8)
+    top, left = min(t for _, _, t, _ in inked), min(l for _, _, _, l in inked)
+    TH = max(t + a.shape[0] for _, a, t, _ in inked) - top; TW = max(l + a.shape[1] for _, a, _, l in inked) - left
+    atlas, index = np.zeros((len(inked) + 1, TH, TW), np.uint8), {}                 # tile 0 has no ink
+    for i, (c, a, t, l) in enumerate(inked, 1):
+        atlas[i, t - top:t - top + a.shape[0], l - left:l - left + a.shape[1]] = a; index[c] = i
+    Q, P = -(-TH // g.ch), -(-TW // g.cw)                                               # tiles Q rows or P columns apart never overlap
+    idx = np.zeros((-(-len(rows) // Q) * Q, -(-g.cols // P) * P), np.intp)
+    for r, (s, e, _) in enumerate(rows): idx[r, :e - s] = [index.get(c, 0) for c in text[s:e]]
+    pt, pl = max(0, -(g.y0 + top)), max(0, -(g.x0 + left))                              # room above and left of the page
+    canvas = np.zeros((pt + g.y0 + top + len(idx) * g.ch + TH + S, pl + g.x0 + left + idx.shape[1] * g.cw + TW + S), np.uint8)
+    for q in range(Q):
+        for p in range(P):
+            sub = idx[q::Q, p::P]                                                       # (rows, columns) of this pass
+            tiles = np.zeros((sub.shape[0], Q * g.ch, sub.shape[1], P * g.cw), np.uint8)
+            tiles[:, :TH, :, :TW] = atlas[sub].transpose(0, 2, 1, 3)
+            y, x = pt + g.y0 + q * g.ch + top, pl + g.x0 + p * g.cw + left
+            dst = canvas[y:y + tiles.shape[0] * tiles.shape[1], x:x + tiles.shape[2] * tiles.shape[3]]
+            np.maximum(dst, tiles.reshape(dst.shape), out=dst)
+    return canvas[pt:pt + S, pl:pl + S]
+
+# %% ../nbs/01a_pages.ipynb #50e5b733
+def _draw(text:str, rows:list, L:PageLayout) -> Image.Image:
+    "Paste the glyphs of `rows` on a black page: tile by tile in a monospace grid (`_draw_grid`, the fast path), else glyph by glyph (`_draw_placed`)."
+    grid = L.geom.grid and not L.geom.centre
+    return Image.fromarray(np.ascontiguousarray((_draw_grid if grid else _draw_placed)(text, rows, L)), mode='L')
 
 # %% ../nbs/01a_pages.ipynb #fd8a92d6
 def render_pages(text:str, # any text; it is cleaned and split into pages

@@ -264,6 +264,7 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
               out:str='runs/train', # run folder: metrics.jsonl, curves.png, checkpoints/last and checkpoints/best
               epochs:int=50, # passes over the training split
               max_steps:int=None, # optimizer steps of the whole run (overrides --epochs)
+              max_minutes:float=None, # train for this many minutes, the schedule fitted to the steps that fit (--max_steps stays the most)
               batch_size:int=64, # pages per optimizer step, over all processes
               lr:float=1e-4, # peak learning rate
               min_lr:float=3e-5, # learning rate at the end of the cosine
@@ -297,7 +298,7 @@ def train_cli(preset:str='tiny', # model preset ('tiny', '5m', 'reference') or t
     "Train an ImageTextSlot model (from nothing, or resumed), then print the evaluation table and a few predictions."
     if threads: torch.set_num_threads(threads)
     try:
-        cfg = TrainConfig(preset=preset, init=init, data=data, out=out, batch_size=batch_size, epochs=epochs, max_steps=max_steps, lr=lr,
+        cfg = TrainConfig(preset=preset, init=init, data=data, out=out, batch_size=batch_size, epochs=epochs, max_steps=max_steps, max_minutes=max_minutes, lr=lr,
                           min_lr=min_lr, warmup_ratio=warmup_ratio, weight_decay=weight_decay, grad_clip=grad_clip or None,
                           grad_accum=grad_accum, eval_every=eval_every, eval_pages=eval_pages, save_every=save_every,
                           log_every=log_every, num_workers=num_workers, preload=preload, seed=seed, device=device, compile=compile,

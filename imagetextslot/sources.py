@@ -10,14 +10,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['LANGUAGES', 'COVERAGE_CHARS', 'MANPAGE_LANGS', 'synthetic_text', 'synthetic_texts', 'python_docs_texts', 'man_text',
-           'manpage_texts', 'file_texts', 'disk_texts', 'hub_texts', 'text_source']
+__all__ = ['LANGUAGES', 'COVERAGE_CHARS', 'SENTENCE_ENDS', 'QUOTES', 'MANPAGE_LANGS', 'synthetic_text', 'synthetic_texts',
+           'python_docs_texts', 'man_text', 'manpage_texts', 'file_texts', 'disk_texts', 'hub_texts', 'text_source']
 
 # %% ../nbs/01b_sources.ipynb #93325909
 LANGUAGES = {'it_IT': 4, 'en_US': 2, 'fr_FR': 1, 'de_DE': 1, 'es_ES': 1, 'nl_NL': 1} # Faker locales and weights
 COVERAGE_CHARS = (string.ascii_letters + string.digits + string.punctuation + ' ' * 8 +     # alphabet of the random runs:
                   ''.join(map(chr, range(0xA1, 0x180))).replace('\xad', '') +                  # Latin-1 and Latin Extended-A,
                   '‐–—‘’‚“”„†‡•…‰‹›€™←→≤≥≠')                                                    # typographic punctuation
+SENTENCE_ENDS = {'.': 12, '?': 3, '!': 1.5, '…': 0.5, ':': 0.5, ';': 0.5} # how a prose sentence ends, and how often
+QUOTES = {'it': '«»', 'fr': '«»', 'es': '«»', 'de': '„“', 'nl': '‘’', 'en': '“”'} # a quoted sentence's marks, by language
 _KINDS = {'prose': 10, 'person': 1, 'address': 1, 'numbers': 1.5, 'dates': 0.7, 'ids': 1, 'code': 1.2, 'random': 0.8, 'upper': 0.3,
           'layout': 1.5}
 
@@ -26,10 +28,20 @@ def _faker(locale:str):
     from faker import Faker
     return Faker(locale)
 
+# %% ../nbs/01b_sources.ipynb #fa5b2ada
+def _sentence(f, rng:random.Random) -> str:
+    "A sentence of prose: a statement, a question, an exclamation (opened by `¿` `¡` in Spanish) or a clause, sometimes quoted."
+    lang = f.locales[0][:2]
+    end = rng.choices(list(SENTENCE_ENDS), weights=list(SENTENCE_ENDS.values()))[0]
+    s = f.sentence(nb_words=rng.randint(2, 14))[:-1] + end # Faker ends every sentence with a full stop
+    if lang == 'es' and end in '?!': s = {'?': '¿', '!': '¡'}[end] + s
+    if lang == 'fr' and end in '?!:;' and rng.random() < 0.5: s = s[:-1] + ' ' + end # French sets them apart
+    return f"{QUOTES[lang][0]}{s}{QUOTES[lang][1]}" if rng.random() < 0.15 else s
+
 # %% ../nbs/01b_sources.ipynb #ad4fba4c
 def _block(kind:str, f, rng:random.Random) -> str:
     "One piece of a synthetic document."
-    if kind == 'prose': return f.paragraph(nb_sentences=rng.randint(2, 8))
+    if kind == 'prose': return ' '.join(_sentence(f, rng) for _ in range(rng.randint(2, 8)))
     if kind == 'upper': return f.sentence(nb_words=rng.randint(2, 6)).upper()
     if kind == 'person': return f"{f.name()}, {f.job()}, {f.company()}"
     if kind == 'address': return f.address().replace('\n', ', ')

@@ -222,6 +222,16 @@ def _barrier(self:Trainer):
     if self.env.distributed:
         dist.barrier()
 
+# %% ../nbs/07_training.ipynb #1ceb7ef8
+@patch
+def set_total_steps(self:Trainer,
+                    total:int, # optimizer steps of the whole run, at least the steps done
+                   ):
+    "Make the run `total` steps long: the warmup and the cosine are stretched (or shrunk) to it from the step the run is at."
+    self.total_steps = max(int(total), self.step, 1)
+    for lam in self.scheduler.lr_lambdas: lam.total_steps, lam.warmup_steps = self.total_steps, int(self.total_steps * self.cfg.warmup_ratio)
+    for g, base, lam in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas): g['lr'] = base * lam(self.scheduler.last_epoch)
+
 # %% ../nbs/07_training.ipynb #97522770
 @patch
 def resume(self:Trainer,
@@ -250,8 +260,7 @@ def resume(self:Trainer,
     if state['total_steps'] != self.total_steps: # a longer (or shorter) run than planned: the schedule is stretched to it
         warnings.warn(f"the checkpoint planned {state['total_steps']} steps and this run {self.total_steps}: "
                       "the learning-rate schedule continues on this run's length")
-        for lam in self.scheduler.lr_lambdas: lam.total_steps, lam.warmup_steps = self.total_steps, int(self.total_steps * self.cfg.warmup_ratio)
-        for g, base, lam in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas): g['lr'] = base * lam(self.scheduler.last_epoch)
+        self.set_total_steps(self.total_steps)
     self.step, self.epoch, self.epoch_pages, self.best = state['step'], state['epoch'], state['epoch_pages'], state['best']
     rngs = state['rng']
     if len(rngs) == self.env.world_size: set_rng_state(rngs[self.env.rank])
@@ -306,12 +315,26 @@ def _run_eval(self:Trainer, bar) -> dict:
         self.save('best')
     return ev
 
+# %% ../nbs/07_training.ipynb #1df89449
+@patch
+def fit_to_time(self:Trainer,
+                elapsed:float, # seconds since `fit` began
+                steps:int, # optimizer steps `fit` has done in them
+                cap:int, # the most steps the run may have (`max_steps`, or its epochs)
+               ) -> int:
+    "Under `cfg.max_minutes`, the run's length set to the steps that fit in the time left at the pace so far (evaluations included, 3% kept spare); rank 0 decides for all."
+    left = self.cfg.max_minutes * 60 - elapsed
+    total = self.step if left <= 0 else min(cap, self.step + int(0.97 * left * steps / max(elapsed, 1e-9)))
+    total = int(self._all_reduce(torch.tensor(float(total if self.env.is_main else 0), device=self.env.device), 'max').item())
+    if total != self.total_steps: self.set_total_steps(total)
+    return self.total_steps
+
 # %% ../nbs/07_training.ipynb #eeee77fb
 @patch
 def fit(self:Trainer,
         stop_at:int|None=None, # stop (saving `last`) once this many optimizer steps are done, as an interruption would
        ) -> dict:
-    "Train to `total_steps`, evaluating and checkpointing on the way; returns the last evaluation and where the run stands."
+    "Train to `total_steps` (or for `cfg.max_minutes`), evaluating and checkpointing on the way; returns the last evaluation and where the run stands."
     from tqdm.auto import tqdm
     cfg, env = self.cfg, self.env
     self._stop_requested = self._stop = False
@@ -320,6 +343,7 @@ def fit(self:Trainer,
         for s in (signal.SIGINT, signal.SIGTERM): handlers[s] = signal.signal(s, self._on_signal)
     bar = tqdm(total=self.total_steps, initial=self.step, disable=not (env.is_main and cfg.progress), dynamic_ncols=True, desc='train')
     window, ev, interrupted, evaluated_at = [], None, False, None
+    started, first_step, cap = time.perf_counter(), self.step, self.total_steps # for `cfg.max_minutes`
     try:
         if cfg.init and self.step == 0 and self.valid_ds is not None: # where fine-tuning starts: step 0 of the curve, and `best` until beaten
             ev, evaluated_at = self._run_eval(bar), 0
@@ -348,6 +372,8 @@ def fit(self:Trainer,
                                    'pages_per_s': len(window) * cfg.batch_size / busy, 'data_share': sum(w['data_s'] for w in window) / busy})
                         window = []
                 stepped = rec is not None
+                if cfg.max_minutes and stepped and self.step - first_step >= 10 and self.step % cfg.log_every == 0:
+                    bar.total = self.fit_to_time(time.perf_counter() - started, self.step - first_step, cap); bar.refresh()
                 due_eval = self.valid_ds is not None and ((cfg.eval_every and stepped and self.step % cfg.eval_every == 0)
                                                           or (not cfg.eval_every and epoch_end) or self.step == self.total_steps)
                 stop = self._stop or (stop_at is not None and self.step >= stop_at)

@@ -2,7 +2,7 @@
 
 Reads --pages pages of a held-out set (`tools/heldout.py`) with `read_pages` once to warm up, then --rounds times under
 cProfile, and prints the cumulative seconds of each part per round with its share of the whole: the encoder, the slot
-attention, the classifier, the counter, the decoding of logits to text, and the page confidence (the reading drawn
+attention, the counter, the classifier with the choice of each slot's id, the ids to text, and the page confidence (the reading drawn
 again and compared with the page). Run it on an idle machine: the shares hold on a busy one, the seconds do not.
 
     python tools/profile_read.py --set manpages --pages 192
@@ -20,10 +20,11 @@ def parts() -> dict:
     from imagetextslot import inference
     from imagetextslot.model import ImageTextSlotModel
     from imagetextslot.slot_attention import SlotAttention
-    from imagetextslot.heads import ClassifierHead
+    from imagetextslot import decoding
     return {'encoder and projection': ImageTextSlotModel.memory, 'slot attention': SlotAttention.forward,
-            'classifier': ClassifierHead.forward, 'counter': ImageTextSlotModel.count, 'decoding (logits to text)': ImageTextSlotModel.decode,
-            'page confidence': inference.page_confidence, 'read_pages, all of it': inference.read_pages}
+            'counter': ImageTextSlotModel.count, "classifier and each slot's id (head_choices)": decoding.head_choices,
+            'ids to text (read_choices)': decoding.read_choices, 'page confidence': inference.page_confidence,
+            'read_pages, all of it': inference.read_pages}
 
 
 def main(argv=None):
@@ -56,8 +57,8 @@ def main(argv=None):
     total = cum['read_pages, all of it']
     print(f"{a.model} on {a.pages} pages of {a.set}, batches of {a.batch_size}, torch {torch.__version__} with {torch.get_num_threads()} threads")
     print(f"read_pages without the profiler: {plain:.3f} s a round, {a.pages / plain:.1f} pages/s")
-    print(f"{'part':<28}{'s a round':>10}{'share':>8}")
-    for name, s in cum.items(): print(f"{name:<28}{s:>10.3f}{s / total:>8.0%}")
+    print(f"{'part':<48}{'s a round':>10}{'share':>8}")
+    for name, s in cum.items(): print(f"{name:<48}{s:>10.3f}{s / total:>8.0%}")
 
 
 if __name__ == '__main__': main()

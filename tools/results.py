@@ -30,7 +30,7 @@ CER on the same pages cut to their first 50, 100, 200 and 300 characters and ren
     python tools/results.py                        # every held-out page, writes results/results.json and results/results.md
     python tools/results.py --pages 20 --out /tmp/results --sweep_pages 10
 """
-import argparse, io, json, os, platform, random, shutil, sys, time, warnings
+import argparse, io, json, os, platform, random, shutil, statistics, sys, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -118,7 +118,7 @@ def cut_pages(pages:datasets.Dataset, n:int) -> datasets.Dataset:
 
 
 def model_row(name:str, sets:dict, altered:dict, batch_size:int, density:bool) -> dict:
-    "A shipped model on the CPU: clean pages with `evaluate` (timed), altered pages with `read_text`, and the density curve."
+    "A shipped model on the CPU: clean pages with `evaluate`, altered pages with `read_text`, the density curve, and the speed of `read_pages` (fp32 and bf16)."
     info = pretrained_info(name)
     model = load_pretrained(name, device='cpu')
     first = next(iter(sets.values()))
@@ -126,11 +126,9 @@ def model_row(name:str, sets:dict, altered:dict, batch_size:int, density:bool) -
     row = dict(system=name, kind='model', parameters=sum(p.numel() for p in model.parameters()),
                train_step_seconds=info.get('train_step_seconds'), hardware=info.get('hardware'),
                checkpoint=info.get('checkpoint'), pages_seen=info.get('pages_seen'), notes=info.get('notes'), sets={})
-    pages = seconds = 0
     for s, ds in sets.items():
         res = evaluate(model, ds, device='cpu', batch_size=batch_size, progress=False)
         t = res.table
-        pages += len(ds); seconds += len(ds) / res.metrics['pages_per_s']
         r = dict(clean=scores(list(t['prediction']), list(t['reference'])),
                  count_mae=float((t['count_pred'] - t['count_true']).abs().mean()), length_exact=res.metrics['length_exact'])
         refs = list(ds['text'])
@@ -148,23 +146,24 @@ def model_row(name:str, sets:dict, altered:dict, batch_size:int, density:bool) -
                                      exact_match=r['clean']['all']['exact_match']))
         row['sets'][s] = r
         print(f"  {s}: CER {100 * r['clean']['all']['cer']:.2f}%, exact {100 * r['clean']['all']['exact_match']:.1f}%")
-    row['pages_per_s'] = pages / seconds
     row['bf16'] = bf16_speed(model, sets, batch_size)
+    row['pages_per_s'] = row['bf16']['fp32_pages_per_s'] # what a user's read_pages gets, as the peers are timed: on decoded pages
     for s, b in row['bf16']['sets'].items(): row['sets'][s]['bf16'] = b
     return row
 
 
 def bf16_speed(model, sets:dict, batch_size:int, rounds:int=3) -> dict:
-    "`read_pages` in fp32 and under bf16 autocast, taking turns `rounds` times on every set: the fastest round's pages/s of each, and the bf16 readings' scores."
+    "`read_pages` in fp32 and under bf16 autocast on the decoded pages of every set, taking turns `rounds` times: the median round's pages/s of each, and the bf16 readings' scores."
     times, out = {'fp32': [], 'bf16': []}, {}
+    images = {s: list(ds['pixel_values']) for s, ds in sets.items()} # decoded before the clock starts, as for the peers
     for _ in range(rounds):
         for k in times:
             t0, n = time.perf_counter(), 0
             for s, ds in sets.items():
-                res = read_pages(list(ds['pixel_values']), model, batch_size, bf16=k == 'bf16'); n += len(ds)
+                res = read_pages(images[s], model, batch_size, bf16=k == 'bf16'); n += len(ds)
                 out.setdefault(s, {})[k] = scores([r['text'] for r in res], list(ds['text']))
             times[k].append(n / (time.perf_counter() - t0))
-    return {'fp32_pages_per_s': max(times['fp32']), 'bf16_pages_per_s': max(times['bf16']), 'sets': out}
+    return {'fp32_pages_per_s': statistics.median(times['fp32']), 'bf16_pages_per_s': statistics.median(times['bf16']), 'sets': out}
 
 
 # ---- Tesseract
@@ -452,9 +451,10 @@ def main(argv=None) -> int:
              "character cell, tokens for one with a slot per byte). ASCII pages have labels of ASCII characters only; "
              "multi-byte pages have at least one character that takes 2 to 4 bytes in UTF-8.",
              f"Speed: on {cpu_name()} ({os.cpu_count()} cores visible, shared with other work), every reader on the same "
-             f"{threads} threads; the models in batches of {a.batch_size} with torch {torch.__version__}, forward passes and decoding "
-             "counted; the peers with their preprocessing counted, over the clean pages of every set. bf16: `read_pages` on the "
-             "same pages in fp32 and under `torch.autocast` with bfloat16, taking turns (the fastest of 3 rounds each); "
+             f"{threads} threads, over the clean pages of every set, decoded before the clock starts: the models with `read_pages` in batches "
+             f"of {a.batch_size} with torch {torch.__version__} (forward passes, decoding and page confidences counted; the median of "
+             "3 rounds, taking turns with the same pages under `torch.autocast` with bfloat16 for the bf16 column), the peers with "
+             "their preprocessing counted, in one round; "
              "'bf16 vs Tesseract' is the model's pages/s times that bf16/fp32 ratio, over Tesseract's.",
              "Training time: `train_step_seconds` of `imagetextslot/weights/<preset>/training.json`, the optimizer steps' wall time.",
              f"Robustness: the same pages shifted by a random offset of up to {MAX_SHIFT} px on each axis (seed {a.seed}), "

@@ -1,10 +1,11 @@
-"""What a classifier that scores only the ids a slot can hold would buy: time, and how far its confidences move.
+"""What scoring only the ids a slot can hold (`head_choices`, as `read_pages` reads) buys over the full head: time, and how far the confidences move.
 
 In the 'cells' layout the first slot of a cell holds a byte that starts a character of at most `bytes_per_cell` bytes,
 the others a continuation byte, and every slot may hold a special token (ids below `BYTE_OFFSET`). `decode_cells` already
 takes its readings from these sets alone, but its probabilities come from a softmax over all 512 ids. This probe runs the
 shipped model's classifier on the slots of held-out pages both ways, the full head with a softmax over all ids
-(`cell_choices`, as `decode_cells` has it) and only the rows of each slot's ids with a softmax over them, and prints: whether the readings (the most likely ids) agree, how far the
+(`cell_choices`, as `decode_cells` has it) and only the rows of each slot's ids with a softmax over them (`head_choices`,
+as `ImageTextSlotModel.recognize` has it), and prints: whether the readings (the most likely ids) agree, how far the
 character confidences of the cells within the count move, and the time of each (best of --rounds, taking turns).
 
     python tools/slot_vocab.py --set manpages --pages 128
@@ -14,36 +15,10 @@ from pathlib import Path
 
 import datasets
 import torch
-import torch.nn.functional as F
 
-from imagetextslot.decoding import _utf8_tables, cell_choices, read_choices
+from imagetextslot.decoding import cell_choices, head_choices, read_choices, slot_vocab
 from imagetextslot.inference import load_pretrained, pages_tensor
-from imagetextslot.losses import EMPTY_ID
 from imagetextslot.model import evaluating
-from imagetextslot.tokenizer import BYTE_OFFSET
-
-
-def slot_ids(vocab_size:int, G:int) -> list[torch.Tensor]:
-    "For each slot of a cell, the ids it may hold: the special tokens, and lead bytes (slot 0) or continuation bytes."
-    n_of, cont = _utf8_tables(vocab_size, G)
-    special = torch.arange(vocab_size) < BYTE_OFFSET
-    return [torch.nonzero(special | ((n_of > 0) if j == 0 else cont)).squeeze(1) for j in range(G)]
-
-
-def choices_subset(head, x, G):
-    "What `cell_choices` returns, from logits of each slot's own ids only (one matrix product over the rows they need)."
-    V = head.vocab_size
-    ids = slot_ids(V, G)
-    rows = torch.cat([j * V + i for j, i in enumerate(ids)])
-    parts = F.linear(head.norm(x), head.fc.weight[rows], head.fc.bias[rows]).float().split([len(i) for i in ids], -1)
-    n_of, cont = _utf8_tables(V, G)
-    lead_p, k = parts[0].softmax(-1).masked_fill(n_of[ids[0]] == 0, -1.).max(-1)
-    out = [], [], []
-    for j in range(1, G):
-        pj = parts[j].softmax(-1)
-        cp, ci = pj.masked_fill(~cont[ids[j]], -1.).max(-1)
-        out[0].append(cp); out[1].append(ids[j][ci]); out[2].append(pj[..., (ids[j] == EMPTY_ID).nonzero()[0, 0]])
-    return lead_p, ids[0][k], torch.stack(out[0], -1), torch.stack(out[1], -1), torch.stack(out[2], -1)
 
 
 def main(argv=None):
@@ -62,16 +37,16 @@ def main(argv=None):
         mem = m.memory(pages_tensor(list(ds['pixel_values'])))
         x = m.slot_attention(mem)
         n = m.round_counts(m.count(mem, x)[0])
-        full, sub = read_choices(cell_choices(m.classifier(x), G), n, G), read_choices(choices_subset(m.classifier, x, G), n, G)
+        full, sub = read_choices(cell_choices(m.classifier(x), G), n, G), read_choices(head_choices(m.classifier, x, G), n, G)
         same = all(f['ids'] == s['ids'] for f, s in zip(full, sub))
         d = torch.tensor([abs(a - b) for f, s in zip(full, sub) for a, b in zip(f['confidences'], s['confidences'])])
         times = {'all 512 ids': [], 'own ids only': []}
         for _ in range(a.rounds):
             t0 = time.perf_counter(); cell_choices(m.classifier(x), G); t1 = time.perf_counter()
-            choices_subset(m.classifier, x, G); t2 = time.perf_counter()
+            head_choices(m.classifier, x, G); t2 = time.perf_counter()
             times['all 512 ids'].append(t1 - t0); times['own ids only'].append(t2 - t1)
     print(f"{a.pages} pages of {a.set}, {len(d)} characters within the counts; ids per cell: "
-          f"{sum(len(i) for i in slot_ids(V, G))} of {G * V}")
+          f"{sum(len(i) for i in slot_vocab(V, G))} of {G * V}")
     print(f"readings agree: {same}; confidence moves by {d.mean():.3f} on average, {d.max():.3f} at most")
     best = {k: min(v) for k, v in times.items()}
     for k, v in best.items(): print(f"{k:<26}{v:.3f} s")
