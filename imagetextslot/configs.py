@@ -190,8 +190,8 @@ class TrainConfig:
             raise ValueError(f"need 0 <= min_lr <= lr and lr > 0, got lr={self.lr}, min_lr={self.min_lr}")
         for k in AUGMENTATIONS:
             if not 0 <= getattr(self, f'aug_{k}') <= 1: raise ValueError(f"TrainConfig.aug_{k} is a probability, in [0, 1]; got {getattr(self, f'aug_{k}')}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"TrainConfig.max_minutes must be above 0 or None, got {self.max_minutes}")
+        if self.max_minutes is not None and not 0 < self.max_minutes < float('inf'):
+            raise ValueError(f"TrainConfig.max_minutes must be a number of minutes above 0 (or None), got {self.max_minutes}")
         if not 0 <= self.ema < 1: raise ValueError(f"TrainConfig.ema is a decay, in [0, 1), got {self.ema}")
         if self.data is not None and self.source != 'synthetic':
             raise ValueError(f"pass either data (pages already built: {self.data}) or source (text to build pages from: {self.source}), not both")

@@ -280,10 +280,10 @@ def model_dir(path:str|Path, # a `save_pretrained` folder or a training run fold
 def load_model(model:ImageTextSlotModel|str|Path, # a model, a `save_pretrained` folder or a run folder
                device:str|torch.device|None=None, # where to put it (default: CUDA if available; a model object stays where it is)
               ) -> ImageTextSlotModel:
-    "`model` as an `ImageTextSlotModel` on `device`, loaded from disk when given a folder."
+    "`model` as an `ImageTextSlotModel` on `device`; loaded from disk when given a folder, in eval mode (`.train()` it to fine-tune)."
     if isinstance(model, (str, Path)):
         model = ImageTextSlotModel.from_pretrained(model_dir(model))
-        return model.to(device or default_device())
+        return model.to(device or default_device()).eval()
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be an ImageTextSlotModel or a folder, got {type(model).__name__}")
     return model if device is None else model.to(device)

@@ -172,8 +172,9 @@ RUN_SETTINGS = ('preset', 'init', 'data', 'source', 'pages', 'batch_size', 'epoc
 def resumed_config(cfg:TrainConfig, # the settings asked for
                    ckpt:str|Path, # the checkpoint the run resumes from
                   ) -> tuple[TrainConfig, dict]:
-    "`cfg` with the run's own `RUN_SETTINGS` (from `ckpt`'s trainer.json) where it leaves them at their defaults, and those restored; `ValueError` for one set otherwise."
-    saved = json.loads((Path(ckpt)/META_FILE).read_text()).get('config', {})
+    "`cfg` with the run's own `RUN_SETTINGS` (from `ckpt`'s trainer.json) where it leaves them at their defaults, and those restored (a run fitted to `max_minutes` at the length it was fitted to, unless `cfg` gives minutes or steps); `ValueError` for one set otherwise."
+    meta = json.loads((Path(ckpt)/META_FILE).read_text())
+    saved = meta.get('config', {})
     default, restored = TrainConfig(), {}
     for k in RUN_SETTINGS:
         if k not in saved: continue
@@ -183,6 +184,8 @@ def resumed_config(cfg:TrainConfig, # the settings asked for
         elif k not in ('epochs', 'max_steps'): # a run may be made longer or shorter: its schedule is stretched (see `resume`)
             raise ValueError(f"--{k} {mine} contradicts the run being resumed ({ckpt}), which has {k}={theirs}: leave it out to "
                              "resume the run as it was, or start a new run in another --out")
+    if saved.get('max_minutes') and cfg.max_minutes is None and cfg.max_steps is None: # its length was fitted to its minutes: resumed as fitted
+        restored['max_steps'] = meta['total_steps']
     return dataclasses.replace(cfg, **restored), restored
 
 # %% ../nbs/07d_run.ipynb #3a4448b1

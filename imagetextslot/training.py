@@ -372,7 +372,7 @@ def fit(self:Trainer,
                                    'pages_per_s': len(window) * cfg.batch_size / busy, 'data_share': sum(w['data_s'] for w in window) / busy})
                         window = []
                 stepped = rec is not None
-                if cfg.max_minutes and stepped and self.step - first_step >= 10 and self.step % cfg.log_every == 0:
+                if cfg.max_minutes and stepped and self.step - first_step >= 3 and (self.step - first_step == 3 or self.step % cfg.log_every == 0):
                     bar.total = self.fit_to_time(time.perf_counter() - started, self.step - first_step, cap); bar.refresh()
                 due_eval = self.valid_ds is not None and ((cfg.eval_every and stepped and self.step % cfg.eval_every == 0)
                                                           or (not cfg.eval_every and epoch_end) or self.step == self.total_steps)
