@@ -302,13 +302,13 @@ def text_size_warning(page, # a mode L page, white text on black
     L = layout or PageLayout()
     ch, a = _grid(L)[3], _as_gray(page)
     pitch = row_pitch(a)
-    if pitch is not None: ratio, what = pitch / ch, f"its text rows are {pitch:g} pixels apart"
+    if pitch is not None: ratio, what = pitch / ch, f"its text rows are {pitch:g} pixels apart, where the trained layout's rows are {ch} ({L.font} {L.font_size} px)"
     else:
         runs = _runs((a >= INK).any(1))
         if len(runs) == 0 or runs.max() <= ch + 2: return None # one row, and it fits in a row of the layout
-        ratio, what = runs.max() / (ch - 2), f"its one text row is {runs.max()} pixels tall"
+        ratio, what = runs.max() / (ch - 2), f"its one text row is {runs.max()} pixels tall, where the trained layout's text is {ch - 2} ({L.font} {L.font_size} px, rows {ch} apart)"
     if 1 / tolerance <= ratio <= tolerance: return None
-    return (f"{name}: {what}, where the trained layout's rows are {ch} ({L.font} {L.font_size} px): text {ratio:.2g}x the "
+    return (f"{name}: {what}: text {ratio:.2g}x the "
             f"trained size reads poorly; scale the image by {1 / ratio:.2g} first")
 
 # %% ../nbs/09a_images.ipynb #9b5c1e72
